@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs before `npm start` and `npm test` so that those two commands are the whole set-up on a fresh machine:
+// installs dependencies when node_modules is missing or older than package-lock.json, then provisions Temporal.
+// Plain CommonJS with no dependencies, because it runs before anything is installed.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const stampFile = path.join(root, 'node_modules', '.aio-install-stamp');
+const lockFile = path.join(root, 'package-lock.json');
+
+function run(cmd, args) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (res.status !== 0) {
+    console.error(`[setup] \`${cmd} ${args.join(' ')}\` failed (exit ${res.status ?? res.signal})`);
+    process.exit(res.status || 1);
+  }
+}
+
+const lockHash = crypto
+  .createHash('sha256')
+  .update(fs.readFileSync(lockFile))
+  .update(fs.readFileSync(path.join(root, 'package.json')))
+  .digest('hex');
+const stamp = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8').trim() : '';
+if (stamp !== lockHash) {
+  console.log('[setup] installing dependencies (npm install) ...');
+  run('npm', ['install', '--no-audit', '--no-fund']);
+  fs.writeFileSync(stampFile, `${lockHash}\n`);
+}
+run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'provision-temporal.ts'), ...process.argv.slice(2)]);
