@@ -1,0 +1,307 @@
+/**
+ * Unit tests of the Azure Import/Export client against a tiny local HTTP server (no emulator):
+ * config, redaction, Retry-After parsing, error classification, response validation, nextLink,
+ * idempotent create logic.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { ImportExportClient } from '../activities/azure/client';
+import { loadAzureConfig, type AzureConfig } from '../activities/azure/config';
+import {
+  AzureAuthError,
+  AzureConflictError,
+  AzureNetworkError,
+  AzureNotFoundError,
+  AzureResponseFormatError,
+  AzureServerError,
+  AzureThrottledError,
+  AzureValidationError,
+  JobSpecConflictError,
+  parseRetryAfterMs,
+  toApplicationFailure,
+} from '../activities/azure/errors';
+import { scrubSecrets } from '../activities/azure/redact';
+import type { PutJobParameters } from '../activities/azure/schemas';
+
+const KEY = '238810-662376-448998-450120-652806-203390-606320-483076';
+const ACCOUNT_KEY = `${'A'.repeat(40)}${'b'.repeat(46)}==`;
+
+type Handler = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void;
+let handler: Handler = (_req, _body, res) => res.end();
+const seen: Array<{ method: string; url: string; auth: string | undefined; body: string }> = [];
+let server: http.Server;
+let baseUrl = '';
+
+function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function cfg(over: Partial<AzureConfig> = {}): AzureConfig {
+  return loadAzureConfig({
+    AZURE_ENDPOINT: baseUrl,
+    AZURE_SUBSCRIPTION_ID: 'sub-1',
+    AZURE_CREDENTIAL: 'static-token',
+    AZURE_ALLOW_INSECURE_HTTP: 'true',
+    ...Object.fromEntries(Object.entries(over).map(([k, v]) => [k, String(v)])),
+  });
+}
+
+const jobBody = (name: string, extra: Record<string, unknown> = {}) => ({
+  id: `/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.ImportExport/jobs/${name}`,
+  name,
+  type: 'Microsoft.ImportExport/jobs',
+  location: 'West US',
+  properties: { state: 'Creating', jobType: 'Import', futureField: { x: 1 }, driveList: [{ driveId: 'D1', state: 'BrandNewState' }] },
+  ...extra,
+});
+
+before(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
+      handler(req, body, res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+describe('config', () => {
+  it('applies defaults and names missing env vars', () => {
+    const c = loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's' });
+    assert.equal(c.endpoint, 'https://management.azure.com');
+    assert.equal(c.credential, 'default');
+    assert.equal(c.apiVersion, '2021-01-01');
+    assert.equal(c.staticToken, 'emulator-token');
+    assert.equal(c.allowInsecureHttp, false);
+    assert.throws(() => loadAzureConfig({}), /AZURE_SUBSCRIPTION_ID/);
+    assert.throws(() => loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's', AZURE_CREDENTIAL: 'nope' }), /AZURE_CREDENTIAL/);
+    assert.throws(() => loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's', AZURE_ENDPOINT: 'http://x' }), /AZURE_ENDPOINT.*AZURE_ALLOW_INSECURE_HTTP/);
+    assert.throws(() => loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's', AZURE_ALLOW_INSECURE_HTTP: 'maybe' }), /AZURE_ALLOW_INSECURE_HTTP/);
+    assert.throws(() => loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's', AZURE_CA_FILE: '/nonexistent.pem' }), /AZURE_CA_FILE/);
+    assert.throws(() => loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's', AZURE_API_VERSION: 'latest' }), /AZURE_API_VERSION/);
+  });
+});
+
+describe('redaction', () => {
+  it('scrubs keys, tokens, account keys and SAS signatures', () => {
+    const text = `key ${KEY} "bitLockerKey":"abc" Authorization: Bearer eyJhbGciOiJIUzI1.eyJzdWIiOiIx.sig1 acct ${ACCOUNT_KEY} url https://a.blob.core.windows.net/c?sv=2020&sig=abc%2Bdef&se=1 AccountKey=xyz;`;
+    const out = scrubSecrets(text);
+    for (const secret of [KEY, '"abc"', 'eyJhbGciOiJIUzI1', ACCOUNT_KEY, 'abc%2Bdef', 'xyz']) {
+      assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
+    }
+    assert.match(out, /sv=2020/);
+    assert.equal(scrubSecrets(out), out);
+  });
+});
+
+describe('Retry-After parsing', () => {
+  it('handles seconds, HTTP-date and ms headers', () => {
+    assert.equal(parseRetryAfterMs({ 'Retry-After': '7' }), 7000);
+    const now = Date.parse('2024-01-01T00:00:00Z');
+    assert.equal(parseRetryAfterMs({ 'retry-after': 'Mon, 01 Jan 2024 00:00:05 GMT' }, now), 5000);
+    assert.equal(parseRetryAfterMs({ 'x-ms-retry-after-ms': '1500', 'retry-after': '9' }), 1500);
+    assert.equal(parseRetryAfterMs({ 'retry-after-ms': '250' }), 250);
+    assert.equal(parseRetryAfterMs({ 'retry-after': 'soon' }), undefined);
+    assert.equal(parseRetryAfterMs({}), undefined);
+  });
+});
+
+describe('error classification over HTTP', () => {
+  const client = () => new ImportExportClient(cfg(), { timeoutMs: 500 });
+
+  it('sends bearer token, api-version, client request id and user agent', async () => {
+    handler = (req, _b, res) => {
+      assert.equal(req.headers['x-ms-client-request-id']?.length, 36);
+      assert.match(req.headers['user-agent'] ?? '', /azure-import-orchestrator/);
+      json(res, 200, { value: [{ id: '/providers/Microsoft.ImportExport/locations/westus', name: 'West US', properties: { supportedCarriers: ['FedEx'] }, extra: 1 }] });
+    };
+    const locs = await client().listLocations();
+    assert.equal(locs[0]?.name, 'West US');
+    const last = seen.at(-1);
+    assert.equal(last?.auth, 'Bearer emulator-token');
+    assert.match(last?.url ?? '', /\/providers\/Microsoft\.ImportExport\/locations\?api-version=2021-01-01$/);
+  });
+
+  it('400 → AzureValidationError (non-retryable, message has field)', async () => {
+    handler = (_r, _b, res) =>
+      json(res, 400, { error: { code: 'InvalidParameter', message: 'properties.driveList[0].manifestHash is invalid', target: 'properties.driveList[0].manifestHash' } }, { 'x-ms-request-id': 'rid-1' });
+    const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err instanceof AzureValidationError);
+    assert.equal(err.retryable, false);
+    assert.equal(err.statusCode, 400);
+    assert.equal(err.code, 'InvalidParameter');
+    assert.equal(err.requestId, 'rid-1');
+    assert.match(err.message, /manifestHash/);
+    const af = toApplicationFailure(err);
+    assert.ok(af instanceof ApplicationFailure);
+    assert.equal(af.nonRetryable, true);
+    assert.equal(af.type, 'AzureValidationError');
+    assert.deepEqual(af.details?.[0], { statusCode: 400, code: 'InvalidParameter', requestId: 'rid-1', clientRequestId: err.clientRequestId, operation: 'Jobs_Get' });
+  });
+
+  it('maps 401/403/404/409/429/503', async () => {
+    const cases: Array<[number, new (...a: never[]) => Error, boolean]> = [
+      [401, AzureAuthError, false],
+      [403, AzureAuthError, false],
+      [404, AzureNotFoundError, false],
+      [409, AzureConflictError, false],
+      [429, AzureThrottledError, true],
+      [503, AzureServerError, true],
+    ];
+    for (const [status, cls, retryable] of cases) {
+      handler = (_r, _b, res) => json(res, status, { error: { code: `C${status}`, message: `m${status}` } }, { 'retry-after': '3' });
+      const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+      assert.ok(err instanceof cls, `${status}: ${String(err)}`);
+      assert.equal((err as AzureThrottledError).retryable, retryable);
+      const af = toApplicationFailure(err);
+      assert.equal(af.nonRetryable, !retryable);
+      if (retryable) {
+        assert.equal((err as AzureThrottledError).retryAfterMs, 3000);
+        assert.equal(af.nextRetryDelay, 3000);
+      }
+    }
+  });
+
+  it('scrubs secrets echoed in error bodies', async () => {
+    handler = (_r, _b, res) => json(res, 400, { error: { code: 'Bad', message: `bitLockerKey ${KEY} rejected; sig=SECRETSIG` } });
+    const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err instanceof AzureValidationError);
+    assert.ok(!err.message.includes(KEY));
+    assert.ok(!err.message.includes('SECRETSIG'));
+    assert.ok(!toApplicationFailure(err).message.includes(KEY));
+  });
+
+  it('dropped connection → retryable AzureNetworkError', async () => {
+    handler = (req) => req.socket.destroy();
+    const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err instanceof AzureNetworkError, String(err));
+    assert.equal(err.retryable, true);
+    assert.equal(toApplicationFailure(err).nonRetryable, false);
+  });
+
+  it('slow response → timeout AzureNetworkError', async () => {
+    handler = (_r, _b, res) => setTimeout(() => json(res, 200, jobBody('j')), 1500).unref();
+    const t0 = Date.now();
+    const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err instanceof AzureNetworkError, String(err));
+    assert.equal(err.timedOut, true);
+    assert.equal(err.retryable, true);
+    assert.ok(Date.now() - t0 < 1400);
+  });
+
+  it('caller abort propagates as AbortError', async () => {
+    handler = (_r, _b, res) => setTimeout(() => json(res, 200, jobBody('j')), 1000).unref();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const err = await new ImportExportClient(cfg(), { timeoutMs: 5000 }).getJob('rg', 'j', { abortSignal: ac.signal }).catch((e: unknown) => e);
+    assert.equal((err as Error).name, 'AbortError');
+  });
+
+  it('tolerates unknown enum values and extra properties; rejects wrong types with a path', async () => {
+    handler = (_r, _b, res) => json(res, 200, jobBody('j'));
+    const job = await client().getJob('rg', 'j');
+    assert.equal(job.properties.driveList?.[0]?.state, 'BrandNewState');
+    handler = (_r, _b, res) => json(res, 200, jobBody('j', { properties: { state: 5 } }));
+    const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err instanceof AzureResponseFormatError);
+    assert.equal(err.path, 'properties.state');
+    assert.equal(err.retryable, false);
+    assert.equal(toApplicationFailure(err).type, 'AzureResponseFormatError');
+    handler = (_r, _b, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>');
+    };
+    const err2 = await client().getJob('rg', 'j').catch((e: unknown) => e);
+    assert.ok(err2 instanceof AzureResponseFormatError);
+  });
+
+  it('follows nextLink on the same host only', async () => {
+    handler = (req, _b, res) => {
+      if ((req.url ?? '').includes('skiptoken=2')) return json(res, 200, { value: [jobBody('b')] });
+      json(res, 200, { value: [jobBody('a')], nextLink: `${baseUrl}/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.ImportExport/jobs?api-version=2021-01-01&$skiptoken=2` });
+    };
+    const jobs = await client().listJobsByResourceGroup('rg', { top: 1, filter: "state eq 'Creating'" });
+    assert.deepEqual(jobs.map((j) => j.name), ['a', 'b']);
+    assert.match(seen.at(-2)?.url ?? '', /\$top=1&\$filter=state%20eq%20%27Creating%27/);
+    handler = (_r, _b, res) => json(res, 200, { value: [jobBody('a')], nextLink: 'https://evil.example.com/steal' });
+    const err = await client().listJobsBySubscription().catch((e: unknown) => e);
+    assert.ok(err instanceof AzureResponseFormatError);
+    assert.match(err.message, /another host/);
+  });
+});
+
+describe('idempotent createJob (fake server)', () => {
+  const spec: PutJobParameters = {
+    location: 'westus',
+    properties: {
+      storageAccountId: '/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct',
+      jobType: 'Import',
+      returnAddress: { recipientName: 'A', streetAddress1: 'S', city: 'C', postalCode: 'P', countryOrRegion: 'US', phone: '1', email: 'a@b.c' },
+      driveList: [{ driveId: 'D1', bitLockerKey: KEY, manifestFile: '\\DriveManifest.xml', manifestHash: '109B21108597EF36D5785F08303F3638' }],
+    },
+  };
+  let stored: Record<string, unknown> | undefined;
+  before(() => {
+    handler = (req, body, res) => {
+      if (req.method === 'GET') return stored ? json(res, 200, stored) : json(res, 404, { error: { code: 'ResourceNotFound', message: 'nope' } });
+      if (req.method === 'PUT') {
+        const b = JSON.parse(body) as { location: string; tags?: Record<string, string>; properties: { driveList: Array<Record<string, unknown>> } };
+        stored = {
+          ...jobBody('j'),
+          location: 'West US',
+          tags: b.tags,
+          properties: { ...b.properties, state: 'Creating', driveList: b.properties.driveList.map(({ bitLockerKey: _k, ...d }) => ({ ...d, state: 'Specified' })) },
+        };
+        return json(res, 201, stored);
+      }
+      if (req.method === 'POST') return json(res, 200, { value: [{ driveId: 'D1', bitLockerKey: KEY }] });
+      json(res, 405, {});
+    };
+  });
+
+  it('creates once, then returns created:false; a different spec conflicts without leaking keys', async () => {
+    const c = new ImportExportClient(cfg());
+    const first = await c.createJob('rg', 'j', spec, { clientRequestId: 'req-1' });
+    assert.equal(first.created, true);
+    assert.equal(first.job.tags?.importOrchestratorRequestId, 'req-1');
+    assert.ok(!JSON.stringify(first.job).includes(KEY));
+    const putCount = () => seen.filter((s) => s.method === 'PUT').length;
+    const before = putCount();
+    const second = await c.createJob('rg', 'j', spec, { clientRequestId: 'req-1' });
+    assert.equal(second.created, false);
+    assert.equal(putCount(), before);
+
+    const other = await c.createJob('rg', 'j', spec, { clientRequestId: 'req-2' }).catch((e: unknown) => e);
+    assert.ok(other instanceof JobSpecConflictError);
+    assert.equal(other.type, 'JobSpecConflict');
+    assert.match(other.message, /importOrchestratorRequestId/);
+
+    const diffSpec: PutJobParameters = { ...spec, properties: { ...spec.properties, driveList: [{ driveId: 'D1', bitLockerKey: '111111-111111-111111-111111-111111-111111-111111-111111', manifestFile: '\\DriveManifest.xml', manifestHash: 'FFFF21108597EF36D5785F08303F3638' }] } };
+    const conflict = await c.createJob('rg', 'j', diffSpec, { clientRequestId: 'req-1' }).catch((e: unknown) => e);
+    assert.ok(conflict instanceof JobSpecConflictError);
+    assert.match(conflict.message, /manifestHash/);
+    const af = toApplicationFailure(conflict);
+    assert.equal(af.nonRetryable, true);
+    assert.equal(af.type, 'JobSpecConflict');
+
+    // Without a request id, keys are compared through listBitLockerKeys; values never in messages.
+    const keyOnly: PutJobParameters = { ...spec, tags: { importOrchestratorRequestId: 'req-1' }, properties: { ...spec.properties, driveList: [{ ...spec.properties!.driveList![0]!, bitLockerKey: '111111-111111-111111-111111-111111-111111-111111-111111' }] } };
+    const keyConflict = await c.createJob('rg', 'j', keyOnly).catch((e: unknown) => e);
+    assert.ok(keyConflict instanceof JobSpecConflictError, String(keyConflict));
+    assert.match(keyConflict.message, /bitLockerKey/);
+    assert.ok(!keyConflict.message.includes('111111'));
+    assert.ok(!keyConflict.message.includes(KEY));
+    assert.ok(!JSON.stringify(toApplicationFailure(keyConflict).details).includes('111111'));
+  });
+});
