@@ -33,6 +33,8 @@ export const DriveSpecSchema = z
     bitLockerKeyRef: SecretRefSchema,
     /** Hardware serial; when absent it is read from the block device backing `path`. */
     driveId: z.string().min(1).optional(),
+    /** Optional cap on the bytes used on this drive (default: the free space the file system reports). */
+    capacityBytes: z.number().int().positive().optional(),
   })
   .strict();
 export type DriveSpec = z.infer<typeof DriveSpecSchema>;

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Worker configuration from the environment; every error names the variable. */
+export const WorkerConfigSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Task queue of the import-job workflows and their REST activities. */
+  TASK_QUEUE: z.string().min(1).default('import-jobs'),
+  /** This machine's preparation-station queue, when drives are attached here. */
+  PREPARE_TASK_QUEUE: z.string().min(1).default('prepare-station'),
+  /** Which parts this process runs: `orchestrator` (workflows + REST activities), `prepare` (drive preparation). */
+  WORKER_ROLES: z
+    .string()
+    .default('orchestrator,prepare')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['orchestrator', 'prepare'])).min(1, 'name at least one role: orchestrator, prepare')),
+  /** Register the search attributes the workflows use (dev server / self-hosted; Temporal Cloud needs them set up beforehand). */
+  REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const parsed = WorkerConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,103 @@
+/**
+ * Builds the worker processes' parts; used by worker/main.ts and by tests, so both run the same wiring.
+ */
+import { Connection, Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ImportExportClient } from '../activities/azure/client';
+import type { AzureConfig } from '../activities/azure/config';
+import { createImportJobActivities } from '../activities/import-job-activities';
+import { createPrepareActivities } from '../activities/prepare/activity';
+import type { SecretStore } from '../common/secret-ref';
+import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { FAILURE_CONVERTER_PATH } from '../security/payload-codec';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export function buildImportJobActivities(deps: { azure: AzureConfig; secrets: SecretStore; temporal?: Client; namespace?: string }) {
+  const clients = new Map<string, ImportExportClient>();
+  return createImportJobActivities({
+    azureFor(subscriptionId) {
+      let client = clients.get(subscriptionId);
+      if (!client) {
+        client = new ImportExportClient({ ...deps.azure, subscriptionId });
+        clients.set(subscriptionId, client);
+      }
+      return client;
+    },
+    secrets: deps.secrets,
+    temporal: deps.temporal,
+    namespace: deps.namespace,
+  });
+}
+
+/** Adds the import-job search attributes a namespace lacks (dev server or self-hosted cluster). */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const typeOf = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST } as const;
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys({ ...(existing.customAttributes ?? {}), ...(existing.systemAttributes ?? {}) }));
+  const missing = IMPORT_JOB_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeOf[k.type as keyof typeof typeOf]])),
+  });
+  return missing.map((k) => k.name);
+}
+
+let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundles the workflow code once per process (webpack takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundlePromise ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  return bundlePromise;
+}
+
+export async function createOrchestratorWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: ReturnType<typeof buildImportJobActivities>;
+  dataConverter?: DataConverter;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: opts.activities,
+    dataConverter: opts.dataConverter,
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
+    // Parked jobs wait for weeks: keep their state out of the sticky cache when memory is needed.
+    maxCachedWorkflows: 2000,
+  });
+}
+
+export async function createPrepareWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  secrets: SecretStore;
+  dataConverter?: DataConverter;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createPrepareActivities({ secrets: opts.secrets }),
+    dataConverter: opts.dataConverter,
+    // Copying saturates the disks; a couple of preparations at once is plenty.
+    maxConcurrentActivityTaskExecutions: 2,
+  });
+}
+
+export { Client, Connection };

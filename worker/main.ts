@@ -1,0 +1,60 @@
+/**
+ * The worker process: import-job workflows + REST activities on TASK_QUEUE, and (role `prepare`) the drive
+ * preparation activity on this station's PREPARE_TASK_QUEUE. Stops gracefully on SIGINT/SIGTERM.
+ */
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { loadAzureConfig } from '../activities/azure/config';
+import { loadSecurityConfig } from '../security/config';
+import { dataConverterFor } from '../security/payload-codec';
+import { createSecretStore } from '../security/secret-store';
+import { loadWorkerConfig } from './config';
+import { buildImportJobActivities, createOrchestratorWorker, createPrepareWorker, registerSearchAttributes } from './create-workers';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const security = loadSecurityConfig();
+  const dataConverter = dataConverterFor(security);
+  const secrets = createSecretStore(security);
+  Runtime.install({ logger: new DefaultLogger((process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
+
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  if (config.REGISTER_SEARCH_ATTRIBUTES) {
+    const added = await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
+    if (added.length > 0) console.log(`[worker] registered search attributes: ${added.join(', ')}`);
+  }
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+
+  const workers: Worker[] = [];
+  if (config.WORKER_ROLES.includes('orchestrator')) {
+    const azure = loadAzureConfig();
+    workers.push(
+      await createOrchestratorWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TASK_QUEUE,
+        activities: buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE }),
+        dataConverter,
+        maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
+        maxConcurrentWorkflowTaskExecutions: config.MAX_CONCURRENT_WORKFLOW_TASKS,
+      }),
+    );
+    console.log(`[worker] orchestrator on task queue "${config.TASK_QUEUE}" (Azure endpoint ${azure.endpoint})`);
+  }
+  if (config.WORKER_ROLES.includes('prepare')) {
+    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter }));
+    console.log(`[worker] preparation station on task queue "${config.PREPARE_TASK_QUEUE}"`);
+  }
+  console.log(`[worker] connected to ${config.TEMPORAL_ADDRESS} namespace ${config.TEMPORAL_NAMESPACE}; Ctrl-C to stop`);
+  // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK's default shutdown signals).
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+  await clientConnection.close();
+  console.log('[worker] stopped');
+}
+
+main().catch((err) => {
+  console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
