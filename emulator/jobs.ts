@@ -1,0 +1,577 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ArmError } from './errors';
+import { LocationCatalogue, type Site } from './locations';
+import {
+  BITLOCKER_KEY_RE,
+  MANIFEST_HASH_RE,
+  PutJobParametersSchema,
+  UpdateJobParametersSchema,
+  parseBody,
+  type DriveInput,
+  type FieldIssue,
+  type JobDetailsInput,
+} from './schemas';
+import {
+  DRIVE_STATES,
+  JOB_STATES,
+  Store,
+  jobKey,
+  type DriveState,
+  type JobState,
+  type ShippingInfo,
+  type StoredDrive,
+  type StoredJob,
+  type SystemData,
+} from './store';
+
+export const JOB_RESOURCE_TYPE = 'Microsoft.ImportExport/jobs';
+export const MAX_DRIVES = 10;
+/** Job names: 3-64 characters, a letter first, then letters, digits, '-' or '_' (portal: letters, digits, hyphens). */
+export const JOB_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{2,63}$/;
+/** ARM resource-group names: 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'. */
+export const RESOURCE_GROUP_RE = /^[-\w.()]{0,89}[-\w()]$/;
+const STORAGE_ACCOUNT_ID_RE =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.(?:ClassicStorage|Storage)\/storageAccounts\/[a-z0-9]{3,24}$/i;
+
+/** Who made the request (derived from the bearer token when it is a JWT). */
+export interface Caller {
+  name: string;
+  type: SystemData['createdByType'];
+}
+
+export interface JobResponseBody {
+  id: string;
+  name: string;
+  type: typeof JOB_RESOURCE_TYPE;
+  location: string;
+  tags?: Record<string, string>;
+  systemData: SystemData;
+  identity: StoredJob['identity'];
+  properties: Record<string, unknown>;
+}
+
+export const AdvanceBodySchema = z
+  .object({
+    to: z.enum(['Received', 'Transferring', 'Packaging', 'Completed', 'Closed']),
+    percentComplete: z.number().int().min(0).max(100).optional(),
+    driveStates: z.record(z.string(), z.enum(DRIVE_STATES)).optional(),
+    neverReceived: z.array(z.string()).optional(),
+  })
+  .strict();
+export type AdvanceBody = z.infer<typeof AdvanceBodySchema>;
+
+const NOTIONAL_DRIVE_BYTES = 1_000_000_000_000;
+
+function stateIndex(s: JobState): number {
+  // Completed and Closed are both terminal (same rank).
+  return s === 'Closed' ? JOB_STATES.indexOf('Completed') : JOB_STATES.indexOf(s);
+}
+
+function armTimestamp(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+}
+
+/** `9/29/2017 10:28:35 PM`, the style used by the service for ship dates. */
+function usDate(d: Date): string {
+  const h = d.getUTCHours();
+  const h12 = h % 12 === 0 ? 12 : h % 12;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()} ${h12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
+}
+
+function logStamp(d: Date): string {
+  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
+}
+
+function trackingNumber(): string {
+  let s = '';
+  for (let i = 0; i < 12; i++) s += String(randomInt(10));
+  return s;
+}
+
+function caseInsensitiveEq(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export class JobService {
+  constructor(
+    readonly store: Store,
+    readonly locations: LocationCatalogue,
+    readonly cancelWindow: JobState[],
+  ) {}
+
+  // ---------------------------------------------------------------- lookups
+
+  checkResourceGroup(resourceGroup: string): void {
+    if (!RESOURCE_GROUP_RE.test(resourceGroup)) {
+      throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${resourceGroup}' could not be found.`);
+    }
+  }
+
+  find(sub: string, rg: string, name: string): StoredJob | undefined {
+    return this.store.jobs.get(jobKey(sub, rg, name));
+  }
+
+  mustFind(sub: string, rg: string, name: string): StoredJob {
+    this.checkResourceGroup(rg);
+    const job = this.find(sub, rg, name);
+    if (!job) {
+      throw new ArmError(
+        404,
+        'ResourceNotFound',
+        `The Resource '${JOB_RESOURCE_TYPE}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+      );
+    }
+    return job;
+  }
+
+  list(sub: string, rg: string | undefined, filter: string | undefined): StoredJob[] {
+    if (rg !== undefined) this.checkResourceGroup(rg);
+    const predicate = filter === undefined || filter.trim() === '' ? () => true : this.parseFilter(filter);
+    return [...this.store.jobs.values()]
+      .filter((j) => caseInsensitiveEq(j.subscriptionId, sub) && (rg === undefined || caseInsensitiveEq(j.resourceGroup, rg)))
+      .filter(predicate)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** `$filter` subset: `<field> eq '<value>'` clauses joined by `and`; fields name, location, properties/state, properties/jobType. */
+  private parseFilter(filter: string): (j: StoredJob) => boolean {
+    const clauses = filter.split(/\s+and\s+/i);
+    const preds: Array<(j: StoredJob) => boolean> = [];
+    for (const clause of clauses) {
+      const m = /^\s*([A-Za-z/]+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
+      if (!m) throw ArmError.field('$filter', `unsupported expression '${clause.trim()}' (supported: <field> eq '<value>' [and ...])`);
+      const field = (m[1] ?? '').toLowerCase();
+      const value = (m[2] ?? '').replace(/''/g, "'");
+      switch (field) {
+        case 'name':
+          preds.push((j) => caseInsensitiveEq(j.name, value));
+          break;
+        case 'location': {
+          const site = this.locations.find(value);
+          preds.push((j) => site !== undefined && j.location === site.shortName);
+          break;
+        }
+        case 'properties/state':
+        case 'state':
+          preds.push((j) => caseInsensitiveEq(j.properties.state, value));
+          break;
+        case 'properties/jobtype':
+        case 'jobtype':
+          preds.push((j) => caseInsensitiveEq(j.properties.jobType, value));
+          break;
+        default:
+          throw ArmError.field('$filter', `unsupported field '${m[1] ?? ''}' (supported: name, location, properties/state, properties/jobType)`);
+      }
+    }
+    return (j) => preds.every((p) => p(j));
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  render(job: StoredJob): JobResponseBody {
+    const p = job.properties;
+    const props: Record<string, unknown> = {
+      storageAccountId: p.storageAccountId,
+      jobType: p.jobType,
+    };
+    if (p.returnAddress) props.returnAddress = { ...p.returnAddress };
+    if (p.returnShipping) props.returnShipping = { ...p.returnShipping };
+    props.shippingInformation = { ...p.shippingInformation };
+    if (p.deliveryPackage) props.deliveryPackage = { ...p.deliveryPackage };
+    if (p.returnPackage) props.returnPackage = { ...p.returnPackage };
+    props.diagnosticsPath = p.diagnosticsPath;
+    props.logLevel = p.logLevel;
+    props.backupDriveManifest = p.backupDriveManifest;
+    props.cancelRequested = p.cancelRequested;
+    props.state = p.state;
+    if (p.percentComplete !== undefined) props.percentComplete = p.percentComplete;
+    if (p.incompleteBlobListUri !== undefined) props.incompleteBlobListUri = p.incompleteBlobListUri;
+    if (p.driveList) {
+      // bitLockerKey is write-only: never part of a job response.
+      props.driveList = p.driveList.map(({ bitLockerKey: _omit, ...rest }) => ({ ...rest }));
+    }
+    if (p.export) props.export = structuredClone(p.export);
+    props.provisioningState = p.provisioningState;
+    props.encryptionKey = { ...p.encryptionKey };
+    const site = this.locations.find(job.location);
+    const body: JobResponseBody = {
+      systemData: { ...job.systemData },
+      properties: props,
+      identity: { ...job.identity },
+      id: `/subscriptions/${job.subscriptionId}/resourceGroups/${job.resourceGroup}/providers/Microsoft.ImportExport/jobs/${job.name}`,
+      name: job.name,
+      type: JOB_RESOURCE_TYPE,
+      location: site ? site.displayName : job.location,
+    };
+    if (job.tags) body.tags = { ...job.tags };
+    return body;
+  }
+
+  // ---------------------------------------------------------------- Jobs_Create
+
+  create(sub: string, rg: string, name: string, rawBody: unknown, caller: Caller): { status: 200 | 201; job: StoredJob } {
+    this.checkResourceGroup(rg);
+    if (!JOB_NAME_RE.test(name)) {
+      throw new ArmError(
+        400,
+        'InvalidResourceName',
+        `jobName: '${name}' is invalid; job names are 3-64 characters, start with a letter and contain only letters, digits, '-' and '_'`,
+        'jobName',
+      );
+    }
+    const parsed = parseBody(PutJobParametersSchema, rawBody);
+    if (!parsed.ok) throw ArmError.validation(parsed.issues);
+    const body = parsed.value;
+    const issues: FieldIssue[] = [];
+    const props: JobDetailsInput = body.properties ?? {};
+    if (body.properties === undefined) issues.push({ path: 'properties', message: 'is required' });
+
+    let site: Site | undefined;
+    if (body.location === undefined || body.location.trim() === '') issues.push({ path: 'location', message: 'is required' });
+    else {
+      site = this.locations.find(body.location);
+      if (!site) issues.push({ path: 'location', message: `'${body.location}' is not an Import/Export location (see GET /providers/Microsoft.ImportExport/locations)` });
+    }
+
+    if (props.storageAccountId === undefined) issues.push({ path: 'properties.storageAccountId', message: 'is required' });
+    else if (!STORAGE_ACCOUNT_ID_RE.test(props.storageAccountId)) {
+      issues.push({ path: 'properties.storageAccountId', message: 'must be a storage account resource id (/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name})' });
+    }
+
+    let jobType: 'Import' | 'Export' | undefined;
+    if (props.jobType === undefined) issues.push({ path: 'properties.jobType', message: 'is required' });
+    else if (caseInsensitiveEq(props.jobType, 'Import')) jobType = 'Import';
+    else if (caseInsensitiveEq(props.jobType, 'Export')) jobType = 'Export';
+    else issues.push({ path: 'properties.jobType', message: "must be 'Import' or 'Export'" });
+
+    const logLevel = this.checkLogLevel(props.logLevel, 'properties.logLevel', issues);
+
+    let drives: StoredDrive[] | undefined;
+    if (jobType === 'Import') {
+      if (props.export !== undefined) issues.push({ path: 'properties.export', message: 'must not be set for an import job' });
+      if (props.driveList === undefined) issues.push({ path: 'properties.driveList', message: 'is required for an import job (1 to 10 drives)' });
+      else drives = this.validateImportDrives(props.driveList, 'properties.driveList', issues);
+    } else if (jobType === 'Export') {
+      const ex = props.export;
+      const hasList = (ex?.blobList?.blobPath?.length ?? 0) + (ex?.blobList?.blobPathPrefix?.length ?? 0) > 0;
+      if (ex === undefined) issues.push({ path: 'properties.export', message: 'is required for an export job' });
+      else if (!hasList && !ex.blobListBlobPath) {
+        issues.push({ path: 'properties.export', message: 'must have blobList.blobPath, blobList.blobPathPrefix or blobListBlobPath' });
+      }
+      if (props.driveList !== undefined) {
+        if (props.driveList.length > MAX_DRIVES) issues.push({ path: 'properties.driveList', message: `must have at most ${MAX_DRIVES} drives` });
+        drives = props.driveList.map((d, i) => {
+          if (!d.driveId) issues.push({ path: `properties.driveList[${i}].driveId`, message: 'is required' });
+          return { driveId: d.driveId ?? '', state: 'Received' as const };
+        });
+      }
+    }
+
+    const ek = props.encryptionKey;
+    if (ek?.kekType === 'CustomerManaged' && !ek.kekUrl) {
+      issues.push({ path: 'properties.encryptionKey.kekUrl', message: 'is required when kekType is CustomerManaged' });
+    }
+    if (site && props.deliveryPackage) this.checkCarrier(site, props.deliveryPackage.carrierName, 'properties.deliveryPackage.carrierName', issues);
+
+    if (issues.length > 0) throw ArmError.validation(issues);
+    if (!site || !jobType || props.storageAccountId === undefined) throw new Error('unreachable');
+
+    const existing = this.find(sub, rg, name);
+    if (existing && existing.properties.state !== 'Creating') {
+      throw new ArmError(
+        409,
+        'Conflict',
+        `Job '${name}' already exists in state '${existing.properties.state}'; only a job in 'Creating' can be replaced. Delete the job first (possible once it is Completed).`,
+      );
+    }
+
+    const now = this.store.now();
+    const ts = armTimestamp(now);
+    const shipTo = this.locations.shippingSite(site, this.store.locationOverrides);
+    const identityType = body.identity?.type ?? 'None';
+    const job: StoredJob = {
+      subscriptionId: existing?.subscriptionId ?? sub,
+      resourceGroup: existing?.resourceGroup ?? rg,
+      name: existing?.name ?? name,
+      location: site.shortName,
+      identity:
+        identityType === 'None'
+          ? { type: 'None' }
+          : { type: identityType, principalId: existing?.identity.principalId ?? randomUUID(), tenantId: existing?.identity.tenantId ?? randomUUID() },
+      systemData: {
+        createdBy: existing?.systemData.createdBy ?? caller.name,
+        createdByType: existing?.systemData.createdByType ?? caller.type,
+        createdAt: existing?.systemData.createdAt ?? ts,
+        lastModifiedBy: caller.name,
+        lastModifiedByType: caller.type,
+        lastModifiedAt: ts,
+      },
+      properties: {
+        storageAccountId: props.storageAccountId,
+        jobType,
+        ...(props.returnAddress ? { returnAddress: props.returnAddress } : {}),
+        ...(props.returnShipping ? { returnShipping: props.returnShipping } : {}),
+        shippingInformation: this.shippingInfoFor(shipTo),
+        ...(props.deliveryPackage ? { deliveryPackage: props.deliveryPackage } : {}),
+        diagnosticsPath: props.diagnosticsPath ?? 'waimportexport',
+        logLevel: logLevel ?? 'Error',
+        backupDriveManifest: props.backupDriveManifest ?? false,
+        state: 'Creating',
+        cancelRequested: false,
+        ...(drives ? { driveList: drives } : {}),
+        ...(jobType === 'Export' && props.export ? { export: props.export } : {}),
+        provisioningState: 'Succeeded',
+        encryptionKey: {
+          kekType: ek?.kekType ?? 'MicrosoftManaged',
+          ...(ek?.kekUrl ? { kekUrl: ek.kekUrl } : {}),
+          ...(ek?.kekVaultResourceID ? { kekVaultResourceID: ek.kekVaultResourceID } : {}),
+        },
+      },
+      shippingSite: shipTo.shortName,
+      seq: existing?.seq ?? this.store.nextSeq(),
+      creatingSince: ts,
+    };
+    if (body.tags) job.tags = body.tags;
+    this.store.jobs.set(jobKey(sub, rg, name), job);
+    this.store.save();
+    return { status: existing ? 200 : 201, job };
+  }
+
+  private shippingInfoFor(site: Site): ShippingInfo {
+    return {
+      recipientName: site.recipientName,
+      streetAddress1: site.streetAddress1,
+      streetAddress2: site.streetAddress2,
+      city: site.city,
+      stateOrProvince: site.stateOrProvince,
+      postalCode: site.postalCode,
+      countryOrRegion: site.countryOrRegion,
+      phone: site.phone,
+      additionalInformation: site.additionalShippingInformation,
+    };
+  }
+
+  private checkLogLevel(value: string | undefined, path: string, issues: FieldIssue[]): string | undefined {
+    if (value === undefined) return undefined;
+    if (caseInsensitiveEq(value, 'Error')) return 'Error';
+    if (caseInsensitiveEq(value, 'Verbose')) return 'Verbose';
+    issues.push({ path, message: "must be 'Error' or 'Verbose'" });
+    return undefined;
+  }
+
+  private checkCarrier(site: Site, carrier: string, path: string, issues: FieldIssue[]): void {
+    if (!site.supportedCarriers.some((c) => caseInsensitiveEq(c, carrier))) {
+      issues.push({ path, message: `carrier '${carrier}' is not supported at ${site.displayName} (supported: ${site.supportedCarriers.join(', ')})` });
+    }
+  }
+
+  private validateImportDrives(list: DriveInput[], base: string, issues: FieldIssue[]): StoredDrive[] {
+    if (list.length < 1) issues.push({ path: base, message: 'must have at least 1 drive' });
+    if (list.length > MAX_DRIVES) issues.push({ path: base, message: `must have at most ${MAX_DRIVES} drives (has ${list.length})` });
+    const seen = new Set<string>();
+    return list.map((d, i) => {
+      const p = `${base}[${i}]`;
+      if (d.driveId === undefined || d.driveId.trim() === '') issues.push({ path: `${p}.driveId`, message: 'is required' });
+      else if (/\s/.test(d.driveId)) issues.push({ path: `${p}.driveId`, message: 'must not contain spaces (the drive serial number without spaces)' });
+      else if (seen.has(d.driveId.toLowerCase())) issues.push({ path: `${p}.driveId`, message: `duplicate drive id '${d.driveId}'` });
+      else seen.add(d.driveId.toLowerCase());
+      if (d.bitLockerKey === undefined) issues.push({ path: `${p}.bitLockerKey`, message: 'is required' });
+      else if (!BITLOCKER_KEY_RE.test(d.bitLockerKey)) issues.push({ path: `${p}.bitLockerKey`, message: 'must be 8 groups of 6 digits separated by dashes' });
+      if (d.manifestFile === undefined || d.manifestFile.trim() === '') issues.push({ path: `${p}.manifestFile`, message: 'is required' });
+      if (d.manifestHash === undefined) issues.push({ path: `${p}.manifestHash`, message: 'is required' });
+      else if (!MANIFEST_HASH_RE.test(d.manifestHash)) issues.push({ path: `${p}.manifestHash`, message: 'must be a hex MD5 (32 hex digits) of the manifest file' });
+      const drive: StoredDrive = {
+        driveId: d.driveId ?? '',
+        ...(d.bitLockerKey !== undefined ? { bitLockerKey: d.bitLockerKey } : {}),
+        ...(d.manifestFile !== undefined ? { manifestFile: d.manifestFile } : {}),
+        ...(d.manifestHash !== undefined ? { manifestHash: d.manifestHash } : {}),
+        ...(d.driveHeaderHash !== undefined ? { driveHeaderHash: d.driveHeaderHash } : {}),
+        state: 'Specified',
+      };
+      return drive;
+    });
+  }
+
+  // ---------------------------------------------------------------- Jobs_Update
+
+  update(sub: string, rg: string, name: string, rawBody: unknown, caller: Caller): StoredJob {
+    const job = this.mustFind(sub, rg, name);
+    const parsed = parseBody(UpdateJobParametersSchema, rawBody);
+    if (!parsed.ok) throw ArmError.validation(parsed.issues);
+    const body = parsed.value;
+    const p = body.properties ?? {};
+    const state = job.properties.state;
+    const issues: FieldIssue[] = [];
+    const conflicts: FieldIssue[] = [];
+    const before = (limit: JobState) => stateIndex(state) < stateIndex(limit);
+
+    // state: only "" (no change) or "Shipping", only from Creating.
+    let toShipping = false;
+    if (p.state !== undefined && p.state !== '') {
+      if (!caseInsensitiveEq(p.state, 'Shipping')) issues.push({ path: 'properties.state', message: `can only be set to 'Shipping' (got '${p.state}')` });
+      else if (state !== 'Creating') conflicts.push({ path: 'properties.state', message: `can only be set to 'Shipping' while the job is 'Creating' (the job is '${state}')` });
+      else if (job.properties.cancelRequested) conflicts.push({ path: 'properties.state', message: 'cannot be set to Shipping: cancellation was requested for this job' });
+      else toShipping = true;
+    }
+    if (p.cancelRequested !== undefined) {
+      if (p.cancelRequested !== true) issues.push({ path: 'properties.cancelRequested', message: 'can only be set to true' });
+      else if (!this.cancelWindow.includes(state)) {
+        conflicts.push({ path: 'properties.cancelRequested', message: `the job can no longer be cancelled in state '${state}' (cancellable in: ${this.cancelWindow.join(', ')})` });
+      }
+    }
+    const logLevel = this.checkLogLevel(p.logLevel, 'properties.logLevel', issues);
+    if (p.returnAddress && !before('Packaging')) conflicts.push({ path: 'properties.returnAddress', message: `cannot be changed once the job is '${state}'` });
+    if (p.returnShipping && !before('Packaging')) conflicts.push({ path: 'properties.returnShipping', message: `cannot be changed once the job is '${state}'` });
+    if (p.logLevel !== undefined && !before('Packaging')) conflicts.push({ path: 'properties.logLevel', message: `cannot be changed once the job is '${state}'` });
+    if (p.backupDriveManifest !== undefined && !before('Packaging')) conflicts.push({ path: 'properties.backupDriveManifest', message: `cannot be changed once the job is '${state}'` });
+    if (p.deliveryPackage && !before('Received')) conflicts.push({ path: 'properties.deliveryPackage', message: `cannot be changed once the drives were received (the job is '${state}')` });
+    if (p.deliveryPackage) {
+      const site = this.locations.find(job.shippingSite);
+      if (site) this.checkCarrier(site, p.deliveryPackage.carrierName, 'properties.deliveryPackage.carrierName', issues);
+    }
+    let drives: StoredDrive[] | undefined;
+    if (p.driveList !== undefined) {
+      if (state !== 'Creating') conflicts.push({ path: 'properties.driveList', message: `can only be changed while the job is 'Creating' (the job is '${state}')` });
+      else if (job.properties.jobType === 'Import') {
+        drives = this.validateImportDrives(p.driveList, 'properties.driveList', issues);
+        // A PATCH may omit keys of drives already known: keep the stored key.
+      }
+    }
+    if (toShipping) {
+      if (!(p.returnAddress ?? job.properties.returnAddress)) issues.push({ path: 'properties.returnAddress', message: "is required to set state to 'Shipping'" });
+      if (!(p.deliveryPackage ?? job.properties.deliveryPackage)) issues.push({ path: 'properties.deliveryPackage', message: "is required to set state to 'Shipping'" });
+    }
+    if (issues.length > 0) throw ArmError.validation(issues);
+    if (conflicts.length > 0) throw ArmError.validation(conflicts, 'InvalidJobState', 409);
+
+    const jp = job.properties;
+    if (body.tags) job.tags = body.tags;
+    if (p.returnAddress) jp.returnAddress = p.returnAddress;
+    if (p.returnShipping) jp.returnShipping = p.returnShipping;
+    if (p.deliveryPackage) jp.deliveryPackage = p.deliveryPackage;
+    if (logLevel) jp.logLevel = logLevel;
+    if (p.backupDriveManifest !== undefined) jp.backupDriveManifest = p.backupDriveManifest;
+    if (drives) jp.driveList = drives;
+    if (p.cancelRequested === true) jp.cancelRequested = true;
+    const now = this.store.now();
+    const ts = armTimestamp(now);
+    if (toShipping) jp.state = 'Shipping';
+    if (jp.state === 'Creating') job.creatingSince = ts; // a PATCH while Creating resets the 2-week expiry
+    job.systemData = { ...job.systemData, lastModifiedBy: caller.name, lastModifiedByType: caller.type, lastModifiedAt: ts };
+    this.store.save();
+    return job;
+  }
+
+  // ---------------------------------------------------------------- Jobs_Delete
+
+  delete(sub: string, rg: string, name: string): void {
+    const job = this.mustFind(sub, rg, name);
+    const state = job.properties.state;
+    if (state !== 'Creating' && state !== 'Completed') {
+      throw new ArmError(409, 'InvalidJobState', `Job '${job.name}' is in state '${state}'; only jobs in 'Creating' or 'Completed' can be deleted.`);
+    }
+    this.store.jobs.delete(jobKey(sub, rg, name));
+    this.store.save();
+  }
+
+  // ---------------------------------------------------------------- BitLockerKeys_List
+
+  listBitLockerKeys(sub: string, rg: string, name: string): Array<{ driveId: string; bitLockerKey: string }> {
+    const job = this.mustFind(sub, rg, name);
+    return (job.properties.driveList ?? [])
+      .filter((d): d is StoredDrive & { bitLockerKey: string } => d.bitLockerKey !== undefined)
+      .map((d) => ({ driveId: d.driveId, bitLockerKey: d.bitLockerKey }));
+  }
+
+  // ---------------------------------------------------------------- control: advance
+
+  advance(sub: string, rg: string, name: string, body: AdvanceBody): StoredJob {
+    const job = this.mustFind(sub, rg, name);
+    const jp = job.properties;
+    const from = jp.state;
+    const to = body.to;
+    if (from === 'Creating') {
+      throw new ArmError(409, 'InvalidJobState', `Job '${job.name}' is still 'Creating': the client must PATCH properties.state='Shipping' before the datacenter can receive drives.`);
+    }
+    if (stateIndex(to) < stateIndex(from) || ((from === 'Completed' || from === 'Closed') && to !== from)) {
+      throw new ArmError(409, 'InvalidTransition', `Cannot move job '${job.name}' backwards or between terminal states: '${from}' -> '${to}'.`);
+    }
+    const drives = jp.driveList ?? [];
+    for (const id of [...(body.neverReceived ?? []), ...Object.keys(body.driveStates ?? {})]) {
+      if (!drives.some((d) => d.driveId === id)) throw new ArmError(400, 'InvalidParameter', `driveId '${id}' is not part of job '${job.name}'`, 'driveStates');
+    }
+    const never = new Set(body.neverReceived ?? []);
+    const now = this.store.now();
+    const account = jp.storageAccountId.split('/').pop() ?? 'account';
+    const uri = (driveId: string, kind: string) =>
+      `https://${account}.blob.core.windows.net/${jp.diagnosticsPath}/waies/${job.name}_${driveId}_${logStamp(now)}_${kind}.xml`;
+    const cancelled = jp.cancelRequested;
+
+    // Walk every intermediate stage so jumps fill in everything in between.
+    for (let i = Math.max(stateIndex(from), 1) + (to === from ? 0 : 1); i <= stateIndex(to); i++) {
+      const stage: JobState = i === stateIndex(to) ? to : (JOB_STATES[i] ?? to);
+      const pct = stage === 'Transferring' ? (body.percentComplete ?? jp.percentComplete ?? 0) : 100;
+      for (const d of drives) {
+        const skip = never.has(d.driveId) || d.state === 'NeverReceived';
+        switch (stage) {
+          case 'Received':
+            d.state = skip ? 'NeverReceived' : 'Received';
+            break;
+          case 'Transferring':
+            if (skip) break;
+            d.state = 'Transferring';
+            d.copyStatus = cancelled ? 'Cancelled' : 'InProgress';
+            d.percentComplete = cancelled ? 0 : pct;
+            d.bytesSucceeded = cancelled ? 0 : Math.round((NOTIONAL_DRIVE_BYTES * pct) / 100);
+            d.errorLogUri = uri(d.driveId, 'error');
+            if (jp.logLevel === 'Verbose') d.verboseLogUri = uri(d.driveId, 'verbose');
+            if (jp.backupDriveManifest) d.manifestUri = uri(d.driveId, 'manifest');
+            break;
+          case 'Packaging':
+            if (skip) break;
+            d.state = 'Completed';
+            d.copyStatus = cancelled ? 'Cancelled' : 'Completed';
+            d.percentComplete = cancelled ? 0 : 100;
+            d.bytesSucceeded = cancelled ? 0 : NOTIONAL_DRIVE_BYTES;
+            break;
+          case 'Completed':
+          case 'Closed':
+            if (skip) break;
+            d.state = 'ShippedBack';
+            break;
+          default:
+            break;
+        }
+      }
+      if (stage === 'Transferring') jp.percentComplete = cancelled ? 0 : pct;
+      if (stage === 'Packaging') jp.percentComplete = cancelled ? 0 : 100;
+      if (stage === 'Completed' || stage === 'Closed') {
+        const site = this.locations.find(job.shippingSite);
+        jp.returnPackage = {
+          carrierName: jp.returnShipping?.carrierName ?? site?.supportedCarriers[0] ?? 'FedEx',
+          trackingNumber: trackingNumber(),
+          driveCount: drives.filter((d) => d.state === 'ShippedBack' || d.state === 'CompletedMoreInfo' || d.state === 'Completed').length,
+          shipDate: usDate(now),
+        };
+        job.terminalSince = armTimestamp(now);
+      }
+      jp.state = stage;
+    }
+    for (const [id, s] of Object.entries(body.driveStates ?? {})) {
+      const d = drives.find((x) => x.driveId === id);
+      if (!d) continue;
+      d.state = s as DriveState;
+      if (s === 'CompletedMoreInfo') d.copyStatus = 'CompletedWithErrors';
+      if (s === 'Completed') d.copyStatus = 'Completed';
+    }
+    if (body.percentComplete !== undefined && jp.state === 'Transferring') {
+      jp.percentComplete = body.percentComplete;
+      for (const d of drives) if (d.state === 'Transferring') d.percentComplete = body.percentComplete;
+    }
+    this.store.save();
+    return job;
+  }
+}
