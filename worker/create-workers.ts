@@ -8,7 +8,6 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import { ImportExportClient } from '../activities/azure/client';
 import type { AzureConfig } from '../activities/azure/config';
 import { createImportJobActivities } from '../activities/import-job-activities';
-import { createPrepareActivities } from '../activities/prepare/activity';
 import type { SecretStore } from '../common/secret-ref';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { FAILURE_CONVERTER_PATH } from '../security/payload-codec';
@@ -79,24 +78,6 @@ export async function createOrchestratorWorker(opts: {
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
     // Parked jobs wait for weeks: keep their state out of the sticky cache when memory is needed.
     maxCachedWorkflows: 2000,
-  });
-}
-
-export async function createPrepareWorker(opts: {
-  connection: NativeConnection;
-  namespace: string;
-  taskQueue: string;
-  secrets: SecretStore;
-  dataConverter?: DataConverter;
-}): Promise<Worker> {
-  return Worker.create({
-    connection: opts.connection,
-    namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    activities: createPrepareActivities({ secrets: opts.secrets }),
-    dataConverter: opts.dataConverter,
-    // Copying saturates the disks; a couple of preparations at once is plenty.
-    maxConcurrentActivityTaskExecutions: 2,
   });
 }
 

@@ -9,7 +9,8 @@ import { loadSecurityConfig } from '../security/config';
 import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
 import { loadWorkerConfig } from './config';
-import { buildImportJobActivities, createOrchestratorWorker, createPrepareWorker, registerSearchAttributes } from './create-workers';
+import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from './create-workers';
+import { createPrepareWorker } from './prepare-worker';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
