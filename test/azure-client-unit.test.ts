@@ -76,8 +76,8 @@ after(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-describe('config', () => {
-  it('applies defaults and names missing env vars', () => {
+void describe('config', () => {
+  void it('applies defaults and names missing env vars', () => {
     const c = loadAzureConfig({ AZURE_SUBSCRIPTION_ID: 's' });
     assert.equal(c.endpoint, 'https://management.azure.com');
     assert.equal(c.credential, 'default');
@@ -93,8 +93,8 @@ describe('config', () => {
   });
 });
 
-describe('redaction', () => {
-  it('scrubs keys, tokens, account keys and SAS signatures', () => {
+void describe('redaction', () => {
+  void it('scrubs keys, tokens, account keys and SAS signatures', () => {
     const text = `key ${KEY} "bitLockerKey":"abc" Authorization: Bearer eyJhbGciOiJIUzI1.eyJzdWIiOiIx.sig1 acct ${ACCOUNT_KEY} url https://a.blob.core.windows.net/c?sv=2020&sig=abc%2Bdef&se=1 AccountKey=xyz;`;
     const out = scrubSecrets(text);
     for (const secret of [KEY, '"abc"', 'eyJhbGciOiJIUzI1', ACCOUNT_KEY, 'abc%2Bdef', 'xyz']) {
@@ -105,8 +105,8 @@ describe('redaction', () => {
   });
 });
 
-describe('Retry-After parsing', () => {
-  it('handles seconds, HTTP-date and ms headers', () => {
+void describe('Retry-After parsing', () => {
+  void it('handles seconds, HTTP-date and ms headers', () => {
     assert.equal(parseRetryAfterMs({ 'Retry-After': '7' }), 7000);
     const now = Date.parse('2024-01-01T00:00:00Z');
     assert.equal(parseRetryAfterMs({ 'retry-after': 'Mon, 01 Jan 2024 00:00:05 GMT' }, now), 5000);
@@ -117,10 +117,10 @@ describe('Retry-After parsing', () => {
   });
 });
 
-describe('error classification over HTTP', () => {
+void describe('error classification over HTTP', () => {
   const client = () => new ImportExportClient(cfg(), { timeoutMs: 500 });
 
-  it('sends bearer token, api-version, client request id and user agent', async () => {
+  void it('sends bearer token, api-version, client request id and user agent', async () => {
     handler = (req, _b, res) => {
       assert.equal(req.headers['x-ms-client-request-id']?.length, 36);
       assert.match(req.headers['user-agent'] ?? '', /azure-import-orchestrator/);
@@ -133,7 +133,7 @@ describe('error classification over HTTP', () => {
     assert.match(last?.url ?? '', /\/providers\/Microsoft\.ImportExport\/locations\?api-version=2021-01-01$/);
   });
 
-  it('400 → AzureValidationError (non-retryable, message has field)', async () => {
+  void it('400 → AzureValidationError (non-retryable, message has field)', async () => {
     handler = (_r, _b, res) =>
       json(res, 400, { error: { code: 'InvalidParameter', message: 'properties.driveList[0].manifestHash is invalid', target: 'properties.driveList[0].manifestHash' } }, { 'x-ms-request-id': 'rid-1' });
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
@@ -150,7 +150,7 @@ describe('error classification over HTTP', () => {
     assert.deepEqual(af.details?.[0], { statusCode: 400, code: 'InvalidParameter', requestId: 'rid-1', clientRequestId: err.clientRequestId, operation: 'Jobs_Get' });
   });
 
-  it('maps 401/403/404/409/429/503', async () => {
+  void it('maps 401/403/404/409/429/503', async () => {
     const cases: Array<[number, new (...a: never[]) => Error, boolean]> = [
       [401, AzureAuthError, false],
       [403, AzureAuthError, false],
@@ -173,7 +173,7 @@ describe('error classification over HTTP', () => {
     }
   });
 
-  it('scrubs secrets echoed in error bodies', async () => {
+  void it('scrubs secrets echoed in error bodies', async () => {
     handler = (_r, _b, res) => json(res, 400, { error: { code: 'Bad', message: `bitLockerKey ${KEY} rejected; sig=SECRETSIG` } });
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
     assert.ok(err instanceof AzureValidationError);
@@ -182,7 +182,7 @@ describe('error classification over HTTP', () => {
     assert.ok(!toApplicationFailure(err).message.includes(KEY));
   });
 
-  it('dropped connection → retryable AzureNetworkError', async () => {
+  void it('dropped connection → retryable AzureNetworkError', async () => {
     handler = (req) => req.socket.destroy();
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
     assert.ok(err instanceof AzureNetworkError, String(err));
@@ -190,7 +190,7 @@ describe('error classification over HTTP', () => {
     assert.equal(toApplicationFailure(err).nonRetryable, false);
   });
 
-  it('slow response → timeout AzureNetworkError', async () => {
+  void it('slow response → timeout AzureNetworkError', async () => {
     handler = (_r, _b, res) => setTimeout(() => json(res, 200, jobBody('j')), 1500).unref();
     const t0 = Date.now();
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
@@ -200,7 +200,7 @@ describe('error classification over HTTP', () => {
     assert.ok(Date.now() - t0 < 1400);
   });
 
-  it('caller abort propagates as AbortError', async () => {
+  void it('caller abort propagates as AbortError', async () => {
     handler = (_r, _b, res) => setTimeout(() => json(res, 200, jobBody('j')), 1000).unref();
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
@@ -208,7 +208,7 @@ describe('error classification over HTTP', () => {
     assert.equal((err as Error).name, 'AbortError');
   });
 
-  it('tolerates unknown enum values and extra properties; rejects wrong types with a path', async () => {
+  void it('tolerates unknown enum values and extra properties; rejects wrong types with a path', async () => {
     handler = (_r, _b, res) => json(res, 200, jobBody('j'));
     const job = await client().getJob('rg', 'j');
     assert.equal(job.properties.driveList?.[0]?.state, 'BrandNewState');
@@ -226,7 +226,7 @@ describe('error classification over HTTP', () => {
     assert.ok(err2 instanceof AzureResponseFormatError);
   });
 
-  it('follows nextLink on the same host only', async () => {
+  void it('follows nextLink on the same host only', async () => {
     handler = (req, _b, res) => {
       if ((req.url ?? '').includes('skiptoken=2')) return json(res, 200, { value: [jobBody('b')] });
       json(res, 200, { value: [jobBody('a')], nextLink: `${baseUrl}/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.ImportExport/jobs?api-version=2021-01-01&$skiptoken=2` });
@@ -241,7 +241,7 @@ describe('error classification over HTTP', () => {
   });
 });
 
-describe('idempotent createJob (fake server)', () => {
+void describe('idempotent createJob (fake server)', () => {
   const spec: PutJobParameters = {
     location: 'westus',
     properties: {
@@ -270,7 +270,7 @@ describe('idempotent createJob (fake server)', () => {
     };
   });
 
-  it('creates once, then returns created:false; a different spec conflicts without leaking keys', async () => {
+  void it('creates once, then returns created:false; a different spec conflicts without leaking keys', async () => {
     const c = new ImportExportClient(cfg());
     const first = await c.createJob('rg', 'j', spec, { clientRequestId: 'req-1' });
     assert.equal(first.created, true);

@@ -325,18 +325,32 @@ export class ImportExportClient {
       return { job: existing, created: false };
     }
 
+    const res = await this.createOrReplaceJobUnchecked(resourceGroup, jobName, requestBody, opts);
+    // 201 = created. 200 = replaced a job that appeared between our GET and PUT (a concurrent
+    // creator); report created=false so callers do not assume they made it.
+    return { job: res.job, created: res.status === 201 };
+  }
+
+  /**
+   * Raw Put Job (Jobs_Create) WITHOUT the idempotency check: replaces a job in `Creating`, and a
+   * retry after a lost response may overwrite. Prefer `createJob`. `status` is 201 (created) or 200.
+   */
+  async createOrReplaceJobUnchecked(
+    resourceGroup: string,
+    jobName: string,
+    body: PutJobParameters,
+    opts: RequestOptions & { clientTenantId?: string } = {},
+  ): Promise<{ job: JobResponse; status: number }> {
     const res = await this.#send({
       operation: 'Jobs_Create',
       method: 'PUT',
       url: this.#url(this.#jobPath(resourceGroup, jobName)),
-      body: requestBody,
+      body,
       schema: JobResponseSchema,
       headers: opts.clientTenantId === undefined ? {} : { 'x-ms-client-tenant-id': opts.clientTenantId },
       abortSignal: opts.abortSignal,
     });
-    // 201 = created. 200 = replaced a job that appeared between our GET and PUT (a concurrent
-    // creator); still "ours" now, but report created=false so callers do not assume exclusivity.
-    return { job: res.body, created: res.status === 201 };
+    return { job: res.body, status: res.status };
   }
 
   async #assertSameJob(

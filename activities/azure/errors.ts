@@ -298,9 +298,10 @@ export function errorFromHttpResponse(input: HttpErrorInput): AzureError {
   if (serverMessage === undefined && envelope === undefined && input.bodyText !== undefined) {
     serverMessage = input.bodyText.trim().slice(0, 500) || undefined;
   }
+  // Details often repeat the message (`path: problem`); only add what is new.
   const detailText = envelope?.details
-    ?.map((d) => [d.target, d.message].filter((x) => x !== undefined && x !== '').join(': '))
-    .filter((s) => s !== '')
+    ?.map((d) => (d.message !== undefined && d.message !== '' ? d.message : (d.target ?? '')))
+    .filter((s) => s !== '' && !(serverMessage ?? '').includes(s))
     .join('; ');
   const parts = [
     `${input.operation ?? 'request'} failed with HTTP ${statusCode}`,

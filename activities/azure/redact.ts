@@ -12,7 +12,7 @@
 const REPLACEMENTS: ReadonlyArray<readonly [RegExp, string]> = [
   // Any JSON/form value of a bitLockerKey field, whatever its format.
   [/("bitLockerKey"\s*:\s*")(?:[^"\\]|\\.)*(")/gi, '$1[REDACTED]$2'],
-  [/(\bbitLockerKey\s*[=:]\s*)(?!\[REDACTED)[^\s,;&"'}]+/gi, '$1[REDACTED]'],
+  [/(\bbitLockerKey\s*=\s*)(?!\[REDACTED)[^\s,;&"'}]+/gi, '$1[REDACTED]'],
   // BitLocker recovery password.
   [/\d{6}(?:-\d{6}){7}/g, '[REDACTED-BITLOCKER-KEY]'],
   // Authorization headers / bearer tokens.
@@ -23,7 +23,8 @@ const REPLACEMENTS: ReadonlyArray<readonly [RegExp, string]> = [
   // Connection-string account keys and SAS signatures.
   [/(\bAccountKey=)[^;\s"']+/gi, '$1[REDACTED]'],
   [/([?&;\s"']sig=|^sig=)[^&\s"']+/gim, '$1[REDACTED]'],
-  [/(\b(?:client_secret|clientSecret|password|access_token|refresh_token)\s*[=:]\s*"?)[^&\s"',}]+/gi, '$1[REDACTED]'],
+  [/(\b(?:client_secret|clientSecret|password|access_token|refresh_token)=)(?!\[REDACTED)[^&\s"',}]+/gi, '$1[REDACTED]'],
+  [/("(?:client_secret|clientSecret|password|access_token|accessToken|refresh_token|accountKey|storageAccountKey)"\s*:\s*")(?:[^"\\]|\\.)*(")/gi, '$1[REDACTED]$2'],
   // Storage account key: 64 bytes -> 88 base64 chars ending with '=='.
   [/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/g, '[REDACTED-ACCOUNT-KEY]'],
 ];
