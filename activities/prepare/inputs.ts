@@ -1,0 +1,434 @@
+import * as path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import type { DatasetEntry, DriveSpec } from '../../common/prepare-contract';
+import { BITLOCKER_KEY_PATTERN, type SecretStore } from '../../common/secret-ref';
+import { PrepareInputError, PrepareInputErrors, type InputLocation } from './errors';
+import { splitDestination } from './names';
+import { setOrigin } from './plan';
+
+/* ------------------------------------------------------------------------------------------ */
+/* Field-level validation shared by the CSV files and the JSON/YAML job-spec section.          */
+/* ------------------------------------------------------------------------------------------ */
+
+type Locate = (field: string) => InputLocation;
+
+const DATASET_FIELDS = ['BasePath', 'DstBlobPathOrPrefix', 'BlobType', 'Disposition', 'MetadataFile', 'PropertiesFile'] as const;
+type DatasetField = (typeof DATASET_FIELDS)[number];
+
+const DRIVESET_FIELDS = [
+  'DriveLetter',
+  'FormatOption',
+  'SilentOrPromptOnFormat',
+  'Encryption',
+  'ExistingBitLockerKey',
+  'DriveId',
+  'CapacityBytes',
+] as const;
+type DrivesetField = (typeof DRIVESET_FIELDS)[number];
+
+/** Accepted header / key spellings (compared case-insensitively, ignoring `_`, `-` and spaces). */
+const DATASET_ALIASES: Record<string, DatasetField> = {
+  basepath: 'BasePath',
+  dstblobpathorprefix: 'DstBlobPathOrPrefix',
+  blobtype: 'BlobType',
+  disposition: 'Disposition',
+  metadatafile: 'MetadataFile',
+  propertiesfile: 'PropertiesFile',
+};
+const DRIVESET_ALIASES: Record<string, DrivesetField> = {
+  driveletter: 'DriveLetter',
+  drivepath: 'DriveLetter',
+  path: 'DriveLetter',
+  mountpath: 'DriveLetter',
+  formatoption: 'FormatOption',
+  silentorpromptonformat: 'SilentOrPromptOnFormat',
+  encryption: 'Encryption',
+  existingbitlockerkey: 'ExistingBitLockerKey',
+  bitlockerkey: 'ExistingBitLockerKey',
+  driveid: 'DriveId',
+  capacitybytes: 'CapacityBytes',
+};
+
+function normKey(k: string): string {
+  return k.replace(/[\s_-]/g, '').toLowerCase();
+}
+
+function isNone(v: string | undefined): boolean {
+  return v === undefined || v === '' || v.toLowerCase() === 'none';
+}
+
+function validateDatasetRow(values: Partial<Record<DatasetField, string>>, at: Locate, errors: PrepareInputError[]): DatasetEntry | undefined {
+  const before = errors.length;
+  const err = (field: DatasetField, problem: string) => errors.push(new PrepareInputError(at(field), problem));
+  const basePath = values.BasePath ?? '';
+  const dst = values.DstBlobPathOrPrefix ?? '';
+  if (basePath === '') err('BasePath', 'BasePath is required');
+  else if (!path.isAbsolute(basePath)) err('BasePath', `BasePath "${basePath}" must be an absolute path`);
+  else if (/[*?]/.test(basePath)) err('BasePath', `BasePath "${basePath}" must not contain wildcards`);
+  if (dst === '') err('DstBlobPathOrPrefix', 'DstBlobPathOrPrefix is required');
+  else {
+    const split = splitDestination(dst);
+    if ('problem' in split) err('DstBlobPathOrPrefix', split.problem);
+    else {
+      if (basePath.endsWith('/') && !dst.endsWith('/'))
+        err('DstBlobPathOrPrefix', `BasePath is a directory (ends with "/"), so DstBlobPathOrPrefix "${dst}" must be a prefix ending with "/"`);
+      if (split.rest.includes('//') || split.rest.startsWith('/'))
+        err('DstBlobPathOrPrefix', `"${dst}" contains an empty path segment`);
+      if (split.container === '$root' && split.rest.replace(/\/$/, '').includes('/'))
+        err('DstBlobPathOrPrefix', `"${dst}": the $root container has no virtual directories`);
+    }
+  }
+  let blobType: DatasetEntry['blobType'] = 'block';
+  const bt = values.BlobType;
+  if (!isNone(bt) && bt !== undefined) {
+    const b = bt.toLowerCase();
+    if (b === 'block' || b === 'blockblob') blobType = 'block';
+    else if (b === 'page' || b === 'pageblob') blobType = 'page';
+    else err('BlobType', `BlobType "${bt}" must be block or page (BlockBlob / PageBlob accepted)`);
+  }
+  let disposition: DatasetEntry['disposition'] = 'rename';
+  const d = values.Disposition;
+  if (!isNone(d) && d !== undefined) {
+    const dl = d.toLowerCase();
+    if (dl === 'rename' || dl === 'no-overwrite' || dl === 'overwrite') disposition = dl;
+    else err('Disposition', `Disposition "${d}" must be rename, no-overwrite or overwrite`);
+  }
+  const entry: DatasetEntry = { basePath, dstBlobPathOrPrefix: dst, blobType, disposition };
+  for (const [field, key] of [
+    ['MetadataFile', 'metadataFile'],
+    ['PropertiesFile', 'propertiesFile'],
+  ] as const) {
+    const v = values[field];
+    if (!isNone(v) && v !== undefined) {
+      if (!path.isAbsolute(v)) err(field, `${field} "${v}" must be an absolute path (or None)`);
+      else entry[key] = v;
+    }
+  }
+  return errors.length === before ? entry : undefined;
+}
+
+interface DriveRowOk {
+  spec: Omit<DriveSpec, 'bitLockerKeyRef'>;
+  key: string;
+  at: Locate;
+}
+
+function validateDriveRow(values: Partial<Record<DrivesetField, string>>, at: Locate, errors: PrepareInputError[]): DriveRowOk | undefined {
+  const before = errors.length;
+  const err = (field: DrivesetField, problem: string) => errors.push(new PrepareInputError(at(field), problem));
+  const p = values.DriveLetter ?? '';
+  if (p === '') err('DriveLetter', 'the drive path (DriveLetter / DrivePath column) is required');
+  else if (!path.isAbsolute(p)) err('DriveLetter', `drive path "${p}" must be an absolute mount path or directory (drive letters are a Windows notion)`);
+
+  let formatOption: DriveSpec['formatOption'] = 'AlreadyFormatted';
+  const fo = values.FormatOption;
+  if (fo !== undefined && fo !== '') {
+    if (fo.toLowerCase() === 'format') formatOption = 'Format';
+    else if (fo.toLowerCase() === 'alreadyformatted') formatOption = 'AlreadyFormatted';
+    else err('FormatOption', `FormatOption "${fo}" must be Format or AlreadyFormatted`);
+  }
+  const so = values.SilentOrPromptOnFormat;
+  if (so !== undefined && so !== '' && !/^(silentmode|promptonformat)$/i.test(so))
+    err('SilentOrPromptOnFormat', `SilentOrPromptOnFormat "${so}" must be SilentMode or PromptOnFormat`);
+  let encryption: DriveSpec['encryption'] = 'AlreadyEncrypted';
+  const en = values.Encryption;
+  if (en !== undefined && en !== '') {
+    if (en.toLowerCase() === 'encrypt') encryption = 'Encrypt';
+    else if (en.toLowerCase() === 'alreadyencrypted') encryption = 'AlreadyEncrypted';
+    else err('Encryption', `Encryption "${en}" must be Encrypt or AlreadyEncrypted`);
+  }
+  if (formatOption === 'Format' && encryption !== 'Encrypt') err('Encryption', 'when Format is specified, Encrypt must also be specified');
+  else if (formatOption === 'Format')
+    err('FormatOption', 'formatting drives is not supported by this tool: format the drive (NTFS) and enable BitLocker beforehand, then use AlreadyFormatted / AlreadyEncrypted');
+  else if (encryption === 'Encrypt')
+    err('Encryption', 'BitLocker encryption is not available on Linux/macOS: encrypt the drive with BitLocker beforehand and give AlreadyEncrypted with ExistingBitLockerKey');
+
+  // The key is a secret from here on: it is never echoed in messages.
+  const key = (values.ExistingBitLockerKey ?? '').trim();
+  if (encryption === 'AlreadyEncrypted') {
+    if (key === '') err('ExistingBitLockerKey', 'ExistingBitLockerKey is required for AlreadyEncrypted drives');
+    else if (!BITLOCKER_KEY_PATTERN.test(key))
+      err('ExistingBitLockerKey', 'ExistingBitLockerKey is not a BitLocker recovery password (expected 8 groups of 6 digits separated by "-"; value not shown)');
+  } else if (key !== '') err('ExistingBitLockerKey', 'ExistingBitLockerKey must be empty when Encrypt is specified');
+
+  let driveId: string | undefined;
+  const di = values.DriveId;
+  if (di !== undefined && di.trim() !== '') {
+    driveId = di.replace(/\s+/g, '');
+    if (!/^[\x21-\x7e]{1,128}$/.test(driveId)) err('DriveId', `DriveId "${di}" must be printable ASCII without spaces`);
+  }
+  let capacityBytes: number | undefined;
+  const cb = values.CapacityBytes;
+  if (cb !== undefined && cb.trim() !== '') {
+    const n = Number(cb.trim());
+    if (!Number.isSafeInteger(n) || n <= 0) err('CapacityBytes', `CapacityBytes "${cb}" must be a positive integer`);
+    else capacityBytes = n;
+  }
+  if (errors.length !== before) return undefined;
+  const spec: Omit<DriveSpec, 'bitLockerKeyRef'> = { path: p, formatOption, encryption };
+  if (driveId !== undefined) spec.driveId = driveId;
+  if (capacityBytes !== undefined) spec.capacityBytes = capacityBytes;
+  return { spec, key, at };
+}
+
+/** `bitlocker-<preparationId>-<driveId|driveN>` restricted to Key Vault's secret-name alphabet. */
+export function bitLockerSecretName(preparationId: string, driveIdOrIndex: string): string {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9-]/g, '-');
+  return `bitlocker-${clean(preparationId)}-${clean(driveIdOrIndex)}`.slice(0, 127);
+}
+
+async function storeKeys(rows: DriveRowOk[], secrets: SecretStore, preparationId: string): Promise<DriveSpec[]> {
+  const out: DriveSpec[] = [];
+  for (const [i, r] of rows.entries()) {
+    const ref = await secrets.put(bitLockerSecretName(preparationId, r.spec.driveId ?? `drive${i + 1}`), r.key);
+    const d: DriveSpec = { ...r.spec, bitLockerKeyRef: ref };
+    setOrigin(d, r.at);
+    out.push(d);
+  }
+  return out;
+}
+
+function checkDuplicateDrives(rows: { path: string; loc: InputLocation }[], errors: PrepareInputError[]): void {
+  const seen = new Map<string, number>();
+  for (const [i, r] of rows.entries()) {
+    const k = path.resolve(r.path);
+    const prev = seen.get(k);
+    if (prev !== undefined) errors.push(new PrepareInputError(r.loc, `drive path "${r.path}" is listed twice (also item ${prev + 1})`));
+    else seen.set(k, i);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CSV                                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+interface CsvRow {
+  line: number;
+  cells: string[];
+}
+
+function readCsv<F extends string>(
+  text: string,
+  fileName: string,
+  aliases: Record<string, F>,
+  required: F[],
+): { header: Map<F, number>; rows: CsvRow[] } {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parseCsv(text, { info: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+  } catch (e) {
+    const ce = e as { message?: string; lines?: number; column?: number };
+    throw new PrepareInputError(
+      { file: fileName, row: ce.lines, column: typeof ce.column === 'number' ? ce.column + 1 : undefined },
+      `malformed CSV: ${ce.message ?? String(e)}`,
+    );
+  }
+  const first = records[0];
+  if (!first) throw new PrepareInputError({ file: fileName, row: 1 }, 'the file is empty (a header row is required)');
+  const header = new Map<F, number>();
+  const errors: PrepareInputError[] = [];
+  first.record.forEach((h, i) => {
+    const f = aliases[normKey(h)];
+    if (f === undefined) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: i + 1, field: h }, `unknown column "${h}"`));
+    else if (header.has(f)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: i + 1, field: h }, `column "${h}" appears twice`));
+    else header.set(f, i);
+  });
+  for (const r of required)
+    if (!header.has(r)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, field: r }, `required column "${r}" is missing from the header`));
+  const rows: CsvRow[] = [];
+  for (const rec of records.slice(1)) {
+    if (rec.record.length !== first.record.length)
+      errors.push(
+        new PrepareInputError(
+          { file: fileName, row: rec.info.lines, column: Math.min(rec.record.length, first.record.length) + 1 },
+          `row has ${rec.record.length} fields but the header has ${first.record.length}`,
+        ),
+      );
+    else rows.push({ line: rec.info.lines, cells: rec.record });
+  }
+  if (errors.length) throw new PrepareInputErrors(errors);
+  if (rows.length === 0) throw new PrepareInputError({ file: fileName, row: 2 }, 'no data rows');
+  return { header, rows };
+}
+
+function rowValues<F extends string>(header: Map<F, number>, row: CsvRow): Partial<Record<F, string>> {
+  const v: Partial<Record<F, string>> = {};
+  for (const [f, i] of header) v[f] = row.cells[i] ?? '';
+  return v;
+}
+
+/** Parses a WAImportExport v2 `dataset.csv`. Throws PrepareInputError(s) naming file, row and column. */
+export function parseDatasetCsv(text: string, fileName: string): DatasetEntry[] {
+  const { header, rows } = readCsv(text, fileName, DATASET_ALIASES, ['BasePath', 'DstBlobPathOrPrefix']);
+  const errors: PrepareInputError[] = [];
+  const out: DatasetEntry[] = [];
+  for (const row of rows) {
+    const at: Locate = (field) => {
+      const col = header.get(field as DatasetField);
+      return { file: fileName, row: row.line, column: col === undefined ? undefined : col + 1, field };
+    };
+    const e = validateDatasetRow(rowValues(header, row), at, errors);
+    if (e) {
+      setOrigin(e, at);
+      out.push(e);
+    }
+  }
+  if (errors.length) throw new PrepareInputErrors(errors);
+  return out;
+}
+
+/**
+ * Parses a `driveset.csv` (a drive is a mount path / directory). ExistingBitLockerKey values go
+ * straight into `secrets`; the returned drives carry only SecretRefs. Keys are never echoed.
+ */
+export async function parseDrivesetCsv(text: string, fileName: string, secrets: SecretStore, preparationId: string): Promise<DriveSpec[]> {
+  const { header, rows } = readCsv(text, fileName, DRIVESET_ALIASES, ['DriveLetter']);
+  const errors: PrepareInputError[] = [];
+  const ok: DriveRowOk[] = [];
+  const forDup: { path: string; loc: InputLocation }[] = [];
+  for (const row of rows) {
+    const at: Locate = (field) => {
+      const col = header.get(field as DrivesetField);
+      return { file: fileName, row: row.line, column: col === undefined ? undefined : col + 1, field };
+    };
+    const r = validateDriveRow(rowValues(header, row), at, errors);
+    if (r) {
+      ok.push(r);
+      forDup.push({ path: r.spec.path, loc: at('DriveLetter') });
+    }
+  }
+  checkDuplicateDrives(forDup, errors);
+  if (ok.length > 10) errors.push(new PrepareInputError({ file: fileName }, `at most 10 drives per job (got ${ok.length})`));
+  if (errors.length) throw new PrepareInputErrors(errors);
+  return storeKeys(ok, secrets, preparationId);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON / YAML job-spec section                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+export interface PrepareSpecSection {
+  dataset: DatasetEntry[];
+  drives: DriveSpec[];
+}
+
+function scalarToString(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/**
+ * Parses the prepare section of a job spec (YAML or JSON text). The section has the same
+ * information as the CSV files:
+ * ```yaml
+ * prepare:
+ *   dataset:
+ *     - { basePath: /data/photos/, dstBlobPathOrPrefix: photos/, blobType: block, disposition: rename }
+ *   drives:
+ *     - { path: /mnt/d1, encryption: AlreadyEncrypted, existingBitLockerKey: "…", driveId: WD-123 }
+ * ```
+ * Keys are matched case-insensitively and may use the CSV header names. Errors carry the line
+ * and column of the offending value. `sectionKey` = null means the document itself is the section.
+ */
+export async function parsePrepareSpecText(
+  text: string,
+  fileName: string,
+  secrets: SecretStore,
+  preparationId: string,
+  sectionKey: string | null = 'prepare',
+): Promise<PrepareSpecSection> {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const firstErr = doc.errors[0];
+  if (firstErr) {
+    const pos = lc.linePos(firstErr.pos[0]);
+    throw new PrepareInputError({ file: fileName, row: pos.line, column: pos.col }, `malformed YAML/JSON: ${firstErr.message.split('\n')[0]}`);
+  }
+  const locOf = (node: YamlNode | null | undefined, field?: string): InputLocation => {
+    const loc: InputLocation = { file: fileName };
+    if (field !== undefined) loc.field = field;
+    if (node && node.range) {
+      const p = lc.linePos(node.range[0]);
+      loc.row = p.line;
+      loc.column = p.col;
+    }
+    return loc;
+  };
+  let section: unknown = doc.contents;
+  if (sectionKey !== null) {
+    if (!isMap(doc.contents)) throw new PrepareInputError({ file: fileName, row: 1 }, `the job spec must be a mapping with a "${sectionKey}" section`);
+    section = doc.contents.items.find((p) => scalarToString((p.key as { value?: unknown } | null)?.value) === sectionKey)?.value;
+    if (!section) throw new PrepareInputError({ file: fileName, row: 1, field: sectionKey }, `the job spec has no "${sectionKey}" section`);
+  }
+  if (!isMap(section)) throw new PrepareInputError(locOf(section as YamlNode), 'the prepare section must be a mapping with "dataset" and "drives"');
+  const get = (m: typeof section, key: string) => m.items.find((p) => normKey(scalarToString((p.key as { value?: unknown } | null)?.value) ?? '') === key);
+  const errors: PrepareInputError[] = [];
+
+  const listOf = (key: string): YamlNode[] => {
+    const pair = get(section, key);
+    if (!pair || !isSeq(pair.value) || pair.value.items.length === 0) {
+      errors.push(new PrepareInputError(locOf((pair?.value ?? section) as YamlNode, key), `"${key}" must be a non-empty list`));
+      return [];
+    }
+    return pair.value.items as YamlNode[];
+  };
+
+  const readItem = <F extends string>(item: YamlNode, aliases: Record<string, F>, listName: string, index: number) => {
+    const values: Partial<Record<F, string>> = {};
+    const nodes = new Map<F, YamlNode>();
+    if (!isMap(item)) {
+      errors.push(new PrepareInputError(locOf(item, `${listName}[${index}]`), 'each item must be a mapping'));
+      return undefined;
+    }
+    for (const p of item.items) {
+      const k = scalarToString((p.key as { value?: unknown } | null)?.value) ?? '';
+      const f = aliases[normKey(k)];
+      if (f === undefined) {
+        errors.push(new PrepareInputError(locOf(p.key as YamlNode, `${listName}[${index}].${k}`), `unknown key "${k}"`));
+        continue;
+      }
+      const v = scalarToString((p.value as { value?: unknown } | null)?.value);
+      if (v === undefined && p.value !== null) {
+        errors.push(new PrepareInputError(locOf(p.value as YamlNode, `${listName}[${index}].${k}`), `"${k}" must be a scalar`));
+        continue;
+      }
+      if (v !== undefined) values[f] = v;
+      nodes.set(f, (p.value ?? p.key) as YamlNode);
+    }
+    const at: Locate = (field) => locOf(nodes.get(field as F) ?? item, `${listName}[${index}].${field}`);
+    return { values, at };
+  };
+
+  const dataset: DatasetEntry[] = [];
+  for (const [i, item] of listOf('dataset').entries()) {
+    const r = readItem(item, DATASET_ALIASES, 'dataset', i);
+    if (!r) continue;
+    const e = validateDatasetRow(r.values, r.at, errors);
+    if (e) {
+      setOrigin(e, r.at);
+      dataset.push(e);
+    }
+  }
+  const ok: DriveRowOk[] = [];
+  const forDup: { path: string; loc: InputLocation }[] = [];
+  const drives = listOf('drives');
+  for (const [i, item] of drives.entries()) {
+    const r = readItem(item, DRIVESET_ALIASES, 'drives', i);
+    if (!r) continue;
+    const d = validateDriveRow(r.values, r.at, errors);
+    if (d) {
+      ok.push(d);
+      forDup.push({ path: d.spec.path, loc: r.at('DriveLetter') });
+    }
+  }
+  checkDuplicateDrives(forDup, errors);
+  if (drives.length > 10) errors.push(new PrepareInputError({ file: fileName, field: 'drives' }, `at most 10 drives per job (got ${drives.length})`));
+  if (errors.length) throw new PrepareInputErrors(errors);
+  return { dataset, drives: await storeKeys(ok, secrets, preparationId) };
+}

@@ -1,0 +1,373 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  PrepareRequestSchema,
+  type PrepareProgress,
+  type PrepareRequest,
+  type PrepareResult,
+  type PreparedDrive,
+} from '../../common/prepare-contract';
+import {
+  InsufficientCapacityError,
+  JournalMismatchError,
+  PrepareCancelledError,
+  PrepareInputError,
+  PrepareInputErrors,
+  SourceReadError,
+} from './errors';
+import { Journal, writeFileDurably, type JournalRecord } from './journal';
+import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, buildManifest, type ManifestBlob } from './manifest';
+import { blockId, toManifestPath } from './names';
+import { buildPlan, getOrigin, inventory, inventoryDigest, requestDigest, setOrigin, type Plan, type PlannedFile } from './plan';
+import { RangeJobError, RangePool, type RangeJob } from './pool';
+import type { DriveIdDeps } from './driveid';
+
+/** Bytes per unit of work handed to a worker (a multiple of the 4 MiB block size). */
+export const SEGMENT_BYTES = 64 * 1024 * 1024;
+
+export interface PrepareOptions {
+  onProgress?: (p: PrepareProgress) => void;
+  signal?: AbortSignal;
+  /** Worker threads copying and hashing in parallel (default: available cores, at least 2). */
+  concurrency?: number;
+  /** fdatasync every copied range before journaling it (default true; false is faster but survives only process crashes). */
+  syncData?: boolean;
+  /** Serial-number lookup overrides (tests). */
+  driveIdDeps?: DriveIdDeps;
+  /** Diagnostic messages (never contain secrets). */
+  log?: (msg: string) => void;
+}
+
+interface Seg {
+  file: number;
+  offset: number;
+  length: number;
+}
+
+function segmentsOf(f: PlannedFile, fileIndex: number): Seg[] {
+  if (f.size === 0) return [{ file: fileIndex, offset: 0, length: 0 }];
+  const out: Seg[] = [];
+  for (let o = 0; o < f.size; o += SEGMENT_BYTES) out.push({ file: fileIndex, offset: o, length: Math.min(SEGMENT_BYTES, f.size - o) });
+  return out;
+}
+
+function validateRequest(reqIn: PrepareRequest): PrepareRequest {
+  const parsed = PrepareRequestSchema.safeParse(reqIn);
+  if (!parsed.success) {
+    const errs = parsed.error.issues.map((i) => new PrepareInputError({ file: 'request', field: i.path.join('.') || undefined }, i.message));
+    throw new PrepareInputErrors(errs);
+  }
+  const req = parsed.data;
+  req.dataset.forEach((d, i) => {
+    const o = reqIn.dataset[i] && getOrigin(reqIn.dataset[i]);
+    if (o) setOrigin(d, o);
+  });
+  req.drives.forEach((d, i) => {
+    const o = reqIn.drives[i] && getOrigin(reqIn.drives[i]);
+    if (o) setOrigin(d, o);
+  });
+  return req;
+}
+
+function destPath(plan: Plan, f: PlannedFile): string {
+  const d = plan.drives[f.drive];
+  if (!d) throw new Error(`plan: drive ${f.drive} missing`);
+  return path.join(d.path, ...f.rel.split('/'));
+}
+
+function mapJobError(e: unknown, f: PlannedFile): Error {
+  if (e instanceof RangeJobError) {
+    if (e.side === 'source') {
+      const permanent = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ESHRUNK', 'ECHANGED', 'ENOTDIR'].includes(e.code ?? '');
+      return new SourceReadError(`cannot read source ${f.src}: ${e.message}`, f.src, !permanent);
+    }
+    if (e.code === 'ENOSPC') return new InsufficientCapacityError(`drive full while writing ${f.rel}: ${e.message}`, f.size);
+    return new Error(`writing ${f.rel} on drive failed: ${e.message}`);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * Copies and hashes the data set onto the drives and writes each drive's DriveManifest.xml.
+ * Resumable: the plan and every finished range are journaled under journalDir/preparationId.
+ */
+export async function prepareDrives(reqIn: PrepareRequest, opts: PrepareOptions = {}): Promise<PrepareResult> {
+  const log = opts.log ?? (() => undefined);
+  const req = validateRequest(reqIn);
+  if (opts.signal?.aborted) throw new PrepareCancelledError();
+
+  // 1. Validate every input before anything is written anywhere.
+  const inv = inventory(req);
+  const digest = `${requestDigest(req)}:${inventoryDigest(inv)}`;
+  const planText = Journal.readPlanText(req.journalDir, req.preparationId);
+  let plan: Plan;
+  let fresh = false;
+  if (planText !== undefined) {
+    plan = JSON.parse(planText) as Plan;
+    if (plan.inputDigest !== digest)
+      throw new JournalMismatchError(
+        `journal ${Journal.dirFor(req.journalDir, req.preparationId)} belongs to different inputs (the data set, drives or source files changed since the preparation started); use a new preparation id or restore the inputs`,
+      );
+    log(`resuming preparation ${req.preparationId} from its journal`);
+  } else {
+    plan = await buildPlan(req, inv, { driveIdDeps: opts.driveIdDeps });
+    plan.inputDigest = digest;
+    const errors: PrepareInputError[] = [];
+    for (const [di, d] of plan.drives.entries()) {
+      if (fs.existsSync(path.join(d.path, MANIFEST_FILE_NAME)))
+        errors.push(new PrepareInputError({ file: d.path, field: 'DriveLetter', row: di + 1 }, `drive already has a ${MANIFEST_FILE_NAME} (prepared before?); use an empty drive or the preparation's original id`));
+    }
+    if (req.mode === 'copy') {
+      for (const f of plan.files) {
+        const dp = destPath(plan, f);
+        if (fs.existsSync(dp)) errors.push(new PrepareInputError({ file: dp }, `would overwrite an existing file on the drive (${f.src})`));
+      }
+    }
+    if (errors.length) throw new PrepareInputErrors(errors);
+    fresh = true;
+  }
+  if (opts.signal?.aborted) throw new PrepareCancelledError();
+
+  // 2. Journal: write the frozen plan first (nothing is on the drives yet).
+  const { journal, records } = Journal.open(req.journalDir, req.preparationId);
+  try {
+    if (fresh) journal.writePlan(JSON.stringify(plan));
+    return await execute(req, plan, journal, records, opts, log);
+  } finally {
+    journal.close();
+  }
+}
+
+async function execute(
+  req: PrepareRequest,
+  plan: Plan,
+  journal: Journal,
+  records: JournalRecord[],
+  opts: PrepareOptions,
+  log: (m: string) => void,
+): Promise<PrepareResult> {
+  const files = plan.files;
+  const segs = files.map((f, i) => segmentsOf(f, i));
+  /** file → offset → hashes (+ whole) of journaled ranges */
+  const done = files.map(() => new Map<number, { h: string[]; w?: string }>());
+  const manifests = new Map<number, { hash: string; size: number }>();
+  let complete = false;
+  for (const r of records) {
+    if (r.t === 'seg') done[r.f]?.set(r.o, r.w === undefined ? { h: r.h } : { h: r.h, w: r.w });
+    else if (r.t === 'manifest') manifests.set(r.d, { hash: r.hash, size: r.size });
+    else if (r.t === 'complete') complete = true;
+  }
+  if (complete) {
+    const result = tryCompletedResult(req, plan, manifests);
+    if (result) {
+      log('preparation already complete; manifests verified against the journal');
+      return result;
+    }
+  }
+  manifests.clear();
+
+  const bytesTotal = files.reduce((s, f) => s + f.size, 0);
+  const progress: PrepareProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal };
+  const emit = () => opts.onProgress?.({ ...progress });
+  const copy = req.mode === 'copy';
+  const poolSize = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const pool = new RangePool(poolSize, plan.blockSize);
+  const syncData = opts.syncData ?? true;
+
+  const isFileDone = (fi: number) => (segs[fi] ?? []).every((s) => done[fi]?.has(s.offset));
+  try {
+    // 3. Decide what is left. Finished files are checked by size; partial files' ranges are re-verified.
+    const toVerify: Seg[] = [];
+    for (let fi = 0; fi < files.length; fi++) {
+      const f = files[fi] as PlannedFile;
+      const dm = done[fi] as Map<number, { h: string[] }>;
+      if (dm.size === 0) continue;
+      if (!copy) continue;
+      let size = -1;
+      try {
+        size = fs.statSync(destPath(plan, f)).size;
+      } catch {
+        /* missing */
+      }
+      if (isFileDone(fi)) {
+        if (size !== f.size) {
+          log(`${f.rel}: journaled as copied but its size on the drive is ${size}; copying it again`);
+          dm.clear();
+        }
+      } else if (size < 0) dm.clear();
+      else for (const s of segs[fi] ?? []) if (dm.has(s.offset)) toVerify.push(s);
+    }
+    if (toVerify.length) {
+      log(`verifying ${toVerify.length} journaled ranges of partially copied files`);
+      await Promise.all(
+        toVerify.map(async (s) => {
+          const f = files[s.file] as PlannedFile;
+          const dm = done[s.file] as Map<number, { h: string[] }>;
+          const rec = dm.get(s.offset);
+          try {
+            const r = await pool.run({ src: destPath(plan, f), dst: null, offset: s.offset, length: s.length, blockSize: plan.blockSize, whole: false, sync: false, fileSize: -1 });
+            if (!rec || r.hashes.join() !== rec.h.join()) dm.delete(s.offset);
+          } catch {
+            dm.delete(s.offset);
+          }
+        }),
+      );
+    }
+    for (let fi = 0; fi < files.length; fi++) {
+      for (const s of segs[fi] ?? []) if (done[fi]?.has(s.offset)) progress.bytesDone += s.length;
+      if (isFileDone(fi)) progress.filesDone++;
+    }
+    emit();
+
+    // 4. Copy + hash the rest, several ranges at once.
+    const queue: Seg[] = [];
+    for (let fi = 0; fi < files.length; fi++) for (const s of segs[fi] ?? []) if (!done[fi]?.has(s.offset)) queue.push(s);
+    if (queue.length) log(`${queue.length} ranges to ${copy ? 'copy and hash' : 'hash'} with ${poolSize} workers`);
+    await runQueue(queue, poolSize * 2, opts.signal, async (s) => {
+      const f = files[s.file] as PlannedFile;
+      progress.currentFile = f.src;
+      const job: RangeJob = {
+        src: f.src,
+        dst: copy || f.kind === 'aux' ? destPath(plan, f) : null,
+        offset: s.offset,
+        length: s.length,
+        blockSize: plan.blockSize,
+        whole: f.kind === 'aux',
+        sync: syncData,
+        fileSize: f.size,
+      };
+      if (job.dst === f.src) job.dst = null;
+      let r;
+      try {
+        r = await pool.run(job);
+      } catch (e) {
+        throw mapJobError(e, f);
+      }
+      if (f.kind === 'aux' && r.whole !== f.hash)
+        throw new SourceReadError(`${f.src} changed since it was validated (MD5 ${r.whole ?? '?'} ≠ ${f.hash ?? '?'})`, f.src, false);
+      const rec: JournalRecord = r.whole === undefined ? { t: 'seg', f: s.file, o: s.offset, h: r.hashes } : { t: 'seg', f: s.file, o: s.offset, h: r.hashes, w: r.whole };
+      journal.append(rec);
+      done[s.file]?.set(s.offset, r.whole === undefined ? { h: r.hashes } : { h: r.hashes, w: r.whole });
+      progress.bytesDone += s.length;
+      if (isFileDone(s.file)) progress.filesDone++;
+      emit();
+    });
+    journal.commit();
+  } finally {
+    await pool.close();
+  }
+  if (opts.signal?.aborted) throw new PrepareCancelledError();
+
+  // 5. Manifests.
+  delete progress.currentFile;
+  const out: PreparedDrive[] = [];
+  for (const [di, d] of plan.drives.entries()) {
+    const blobs: ManifestBlob[] = [];
+    let fileCount = 0;
+    let byteCount = 0;
+    for (const [fi, f] of files.entries()) {
+      if (f.drive !== di || f.kind !== 'blob') continue;
+      const hashes: string[] = [];
+      for (const s of segs[fi] ?? []) hashes.push(...(done[fi]?.get(s.offset)?.h ?? []));
+      const mb: ManifestBlob = {
+        blobPath: f.blobPath ?? '',
+        filePath: toManifestPath(f.rel),
+        length: f.size,
+        disposition: f.disposition ?? 'rename',
+        kind: f.blobType ?? 'block',
+        blockSize: plan.blockSize,
+        hashes,
+      };
+      for (const key of ['metadata', 'properties'] as const) {
+        const ai = f[key];
+        if (ai === undefined) continue;
+        const a = files[ai] as PlannedFile;
+        mb[key] = { filePath: toManifestPath(a.rel), hash: done[ai]?.get(0)?.w ?? a.hash ?? '' };
+      }
+      blobs.push(mb);
+      fileCount++;
+      byteCount += f.size;
+    }
+    const xml = buildManifest({ driveId: d.driveId, blobs }, blockId);
+    writeFileDurably(path.join(d.path, MANIFEST_FILE_NAME), xml);
+    const hash = createHash('md5').update(xml).digest('hex').toUpperCase();
+    journal.append({ t: 'manifest', d: di, hash, size: xml.length });
+    out.push({
+      driveId: d.driveId,
+      drivePath: d.path,
+      bitLockerKeyRef: req.drives[di]?.bitLockerKeyRef ?? d.bitLockerKeyRef,
+      manifestFile: MANIFEST_FILE_API_PATH,
+      manifestHash: hash,
+      fileCount,
+      byteCount,
+    });
+  }
+  journal.append({ t: 'complete' });
+  journal.commit();
+  emit();
+  return { drives: out };
+}
+
+function tryCompletedResult(req: PrepareRequest, plan: Plan, manifests: Map<number, { hash: string; size: number }>): PrepareResult | undefined {
+  const out: PreparedDrive[] = [];
+  for (const [di, d] of plan.drives.entries()) {
+    const m = manifests.get(di);
+    if (!m) return undefined;
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(path.join(d.path, MANIFEST_FILE_NAME));
+    } catch {
+      return undefined;
+    }
+    if (createHash('md5').update(buf).digest('hex').toUpperCase() !== m.hash) return undefined;
+    const blobs = plan.files.filter((f) => f.drive === di && f.kind === 'blob');
+    out.push({
+      driveId: d.driveId,
+      drivePath: d.path,
+      bitLockerKeyRef: req.drives[di]?.bitLockerKeyRef ?? d.bitLockerKeyRef,
+      manifestFile: MANIFEST_FILE_API_PATH,
+      manifestHash: m.hash,
+      fileCount: blobs.length,
+      byteCount: blobs.reduce((s, f) => s + f.size, 0),
+    });
+  }
+  return { drives: out };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; stops at the first error or on abort. */
+async function runQueue<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      if (signal?.aborted) {
+        failed = true;
+        failure = new PrepareCancelledError();
+        return;
+      }
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (e) {
+        if (!failed) {
+          failed = true;
+          failure = e;
+        }
+      }
+    }
+  };
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    if (!signal) return;
+    onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const lanes = Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  await Promise.race([lanes, aborted]);
+  if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+  if (signal?.aborted && !failed) throw new PrepareCancelledError();
+  if (failed) throw failure;
+}

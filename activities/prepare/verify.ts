@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, parseManifest, type ParsedManifest } from './manifest';
+import { RangePool } from './pool';
+
+export interface VerifyMismatch {
+  /** Path relative to the drive root (manifest notation, `\dir\file`). */
+  file: string;
+  blob?: string;
+  offset?: number;
+  expected: string;
+  actual: string;
+  reason: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  mismatches: VerifyMismatch[];
+}
+
+export interface VerifyOptions {
+  /** The manifest hash recorded for the job (PrepareResult.manifestHash); checked when given. */
+  expectedManifestHash?: string;
+  concurrency?: number;
+  onProgress?: (p: { bytesDone: number; bytesTotal: number; currentFile?: string }) => void;
+}
+
+function onDrive(drivePath: string, manifestPath: string): string {
+  return path.join(drivePath, ...manifestPath.split('\\').filter((s) => s !== ''));
+}
+
+/**
+ * Re-reads a prepared drive and checks the manifest against its recorded hash and every block
+ * / page range / metadata / properties file against the manifest. Lists every mismatch.
+ */
+export async function verifyDrive(drivePath: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const mismatches: VerifyMismatch[] = [];
+  const mfile = path.join(drivePath, MANIFEST_FILE_NAME);
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(mfile);
+  } catch (e) {
+    return { ok: false, mismatches: [{ file: MANIFEST_FILE_API_PATH, expected: 'manifest', actual: (e as NodeJS.ErrnoException).code ?? 'unreadable', reason: 'manifest-missing' }] };
+  }
+  const mhash = createHash('md5').update(buf).digest('hex').toUpperCase();
+  if (opts.expectedManifestHash !== undefined && opts.expectedManifestHash.toUpperCase() !== mhash)
+    mismatches.push({ file: MANIFEST_FILE_API_PATH, expected: opts.expectedManifestHash.toUpperCase(), actual: mhash, reason: 'manifest-hash' });
+  let manifest: ParsedManifest;
+  try {
+    manifest = parseManifest(buf.toString('utf8'));
+  } catch (e) {
+    mismatches.push({ file: MANIFEST_FILE_API_PATH, expected: 'DriveManifest XML', actual: (e as Error).message, reason: 'manifest-invalid' });
+    return { ok: false, mismatches };
+  }
+
+  interface Check {
+    file: string;
+    blob: string;
+    abs: string;
+    offset: number;
+    length: number;
+    hash: string;
+    reason: string;
+  }
+  const checks: Check[] = [];
+  const auxChecked = new Set<string>();
+  let bytesTotal = 0;
+  for (const b of manifest.blobs) {
+    const abs = onDrive(drivePath, b.filePath);
+    let size = -1;
+    try {
+      const st = fs.statSync(abs);
+      size = st.isFile() ? st.size : -1;
+    } catch {
+      /* missing */
+    }
+    if (size < 0) {
+      mismatches.push({ file: b.filePath, blob: b.blobPath, expected: `file of ${b.length} bytes`, actual: 'missing', reason: 'file-missing' });
+    } else {
+      if (size !== b.length) mismatches.push({ file: b.filePath, blob: b.blobPath, expected: String(b.length), actual: String(size), reason: 'length' });
+      let expectOffset = 0;
+      for (const r of b.ranges) {
+        if (b.kind === 'block' && r.offset !== expectOffset)
+          mismatches.push({ file: b.filePath, blob: b.blobPath, offset: r.offset, expected: `block at offset ${expectOffset}`, actual: `block at offset ${r.offset}`, reason: 'block-list-gap' });
+        if (r.length > 4 * 1024 * 1024 || (b.kind === 'page' && (r.offset % 512 !== 0 || r.length % 512 !== 0)))
+          mismatches.push({ file: b.filePath, blob: b.blobPath, offset: r.offset, expected: 'valid range', actual: `length ${r.length}`, reason: 'range-invalid' });
+        expectOffset = r.offset + r.length;
+        if (r.length > 0 && r.length <= 4 * 1024 * 1024) {
+          checks.push({ file: b.filePath, blob: b.blobPath, abs, offset: r.offset, length: r.length, hash: r.hash.toUpperCase(), reason: b.kind === 'page' ? 'page-range-hash' : 'block-hash' });
+          bytesTotal += r.length;
+        }
+      }
+      if (b.kind === 'block' && expectOffset !== b.length)
+        mismatches.push({ file: b.filePath, blob: b.blobPath, expected: `blocks covering ${b.length} bytes`, actual: `${expectOffset} bytes`, reason: 'block-list-coverage' });
+    }
+    for (const [aux, reason] of [
+      [b.metadata, 'metadata-hash'],
+      [b.properties, 'properties-hash'],
+    ] as const) {
+      if (!aux || auxChecked.has(aux.filePath + aux.hash)) continue;
+      auxChecked.add(aux.filePath + aux.hash);
+      let actual: string;
+      try {
+        actual = createHash('md5').update(fs.readFileSync(onDrive(drivePath, aux.filePath))).digest('hex').toUpperCase();
+      } catch (e) {
+        actual = `unreadable (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+      }
+      if (actual !== aux.hash.toUpperCase()) mismatches.push({ file: aux.filePath, blob: b.blobPath, expected: aux.hash.toUpperCase(), actual, reason });
+    }
+  }
+
+  const pool = new RangePool(Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism())), 4 * 1024 * 1024);
+  let bytesDone = 0;
+  try {
+    let next = 0;
+    const lane = async () => {
+      while (next < checks.length) {
+        const c = checks[next++] as Check;
+        let actual: string;
+        try {
+          const r = await pool.run({ src: c.abs, dst: null, offset: c.offset, length: c.length, blockSize: c.length, whole: false, sync: false, fileSize: -1 });
+          actual = r.hashes[0] ?? '';
+        } catch (e) {
+          actual = `unreadable (${(e as Error).message})`;
+        }
+        if (actual !== c.hash) mismatches.push({ file: c.file, blob: c.blob, offset: c.offset, expected: c.hash, actual, reason: c.reason });
+        bytesDone += c.length;
+        opts.onProgress?.({ bytesDone, bytesTotal, currentFile: c.file });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, lane));
+  } finally {
+    await pool.close();
+  }
+  mismatches.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.offset ?? -1) - (b.offset ?? -1)));
+  return { ok: mismatches.length === 0, mismatches };
+}
