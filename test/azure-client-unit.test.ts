@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AzureLogger, getLogLevel, setLogLevel } from '@azure/logger';
 import { ApplicationFailure } from '@temporalio/common';
 import { ImportExportClient } from '../activities/azure/client';
 import { loadAzureConfig, type AzureConfig } from '../activities/azure/config';
@@ -40,13 +41,13 @@ function json(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
-function cfg(over: Partial<AzureConfig> = {}): AzureConfig {
+function cfg(env: Record<string, string> = {}): AzureConfig {
   return loadAzureConfig({
     AZURE_ENDPOINT: baseUrl,
     AZURE_SUBSCRIPTION_ID: 'sub-1',
     AZURE_CREDENTIAL: 'static-token',
     AZURE_ALLOW_INSECURE_HTTP: 'true',
-    ...Object.fromEntries(Object.entries(over).map(([k, v]) => [k, String(v)])),
+    ...env,
   });
 }
 
@@ -238,6 +239,31 @@ void describe('error classification over HTTP', () => {
     const err = await client().listJobsBySubscription().catch((e: unknown) => e);
     assert.ok(err instanceof AzureResponseFormatError);
     assert.match(err.message, /another host/);
+  });
+});
+
+void describe('pipeline logging', () => {
+  void it('logs requests at verbose level without the token or BitLocker keys', async () => {
+    const lines: string[] = [];
+    const origLog = AzureLogger.log;
+    const origLevel = getLogLevel();
+    AzureLogger.log = (...args: unknown[]) => {
+      lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    };
+    setLogLevel('verbose');
+    try {
+      handler = (_r, _b, res) => json(res, 201, jobBody('logged'));
+      const c = new ImportExportClient(cfg({ AZURE_STATIC_TOKEN: 'SUPER-SECRET-TOKEN' }));
+      await c.createOrReplaceJobUnchecked('rg', 'logged', { properties: { driveList: [{ driveId: 'D1', bitLockerKey: KEY }] } });
+    } finally {
+      setLogLevel(origLevel);
+      AzureLogger.log = origLog;
+    }
+    const all = lines.join('\n');
+    assert.equal(seen.at(-1)?.auth, 'Bearer SUPER-SECRET-TOKEN');
+    assert.match(all, /Jobs|jobs\/logged|Request/i, 'something was logged');
+    assert.ok(!all.includes('SUPER-SECRET-TOKEN'), 'token not logged');
+    assert.ok(!all.includes(KEY), 'BitLocker key not logged');
   });
 });
 
