@@ -379,12 +379,11 @@ class Emulator {
         const page = all.slice(skip, skip + top);
         const body: { value: unknown[]; nextLink?: string } = { value: page.map((j) => this.jobs.render(j)) };
         if (skip + top < all.length) {
-          const next = new URL(url.pathname, `${(req.socket as TLSSocket).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`);
-          next.searchParams.set('api-version', apiVersion);
-          next.searchParams.set('$top', String(top));
-          if (filter !== undefined) next.searchParams.set('$filter', filter);
-          next.searchParams.set('$skiptoken', Buffer.from(JSON.stringify({ o: skip + top })).toString('base64url'));
-          body.nextLink = next.toString();
+          const origin = `${(req.socket as TLSSocket).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+          const q = [`api-version=${encodeURIComponent(apiVersion)}`, `$top=${top}`];
+          if (filter !== undefined) q.push(`$filter=${encodeURIComponent(filter)}`);
+          q.push(`$skiptoken=${Buffer.from(JSON.stringify({ o: skip + top })).toString('base64url')}`);
+          body.nextLink = `${origin}${url.pathname}?${q.join('&')}`;
         }
         return { status: 200, body };
       }
