@@ -106,6 +106,24 @@ void describe('redaction', () => {
   });
 });
 
+void describe('toApplicationFailure for non-Azure errors', () => {
+  void it('config errors are non-retryable, unknown errors retryable, messages scrubbed', async () => {
+    let cfgErr: unknown;
+    try {
+      loadAzureConfig({});
+    } catch (e) {
+      cfgErr = e;
+    }
+    assert.equal(toApplicationFailure(cfgErr).nonRetryable, true);
+    assert.equal(toApplicationFailure(cfgErr).type, 'AzureConfigError');
+    const unknown = toApplicationFailure(new Error(`boom ${KEY}`));
+    assert.equal(unknown.nonRetryable, false);
+    assert.ok(!unknown.message.includes(KEY));
+    const argErr = await new ImportExportClient(cfg()).getJob('', 'j').catch((e: unknown) => e);
+    assert.equal(toApplicationFailure(argErr).nonRetryable, true);
+  });
+});
+
 void describe('Retry-After parsing', () => {
   void it('handles seconds, HTTP-date and ms headers', () => {
     assert.equal(parseRetryAfterMs({ 'Retry-After': '7' }), 7000);
@@ -213,6 +231,9 @@ void describe('error classification over HTTP', () => {
     handler = (_r, _b, res) => json(res, 200, jobBody('j'));
     const job = await client().getJob('rg', 'j');
     assert.equal(job.properties.driveList?.[0]?.state, 'BrandNewState');
+    handler = (_r, _b, res) => json(res, 200, jobBody('j', { properties: { driveList: [{ driveId: 'D1', bitLockerKey: KEY }] } }));
+    const leaky = await client().getJob('rg', 'j');
+    assert.ok(!JSON.stringify(leaky).includes(KEY), 'keys stripped from job responses');
     handler = (_r, _b, res) => json(res, 200, jobBody('j', { properties: { state: 5 } }));
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
     assert.ok(err instanceof AzureResponseFormatError);

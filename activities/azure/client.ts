@@ -19,6 +19,7 @@ import { type AzureConfig, createCredential } from './config';
 import {
   AzureError,
   AzureNotFoundError,
+  AzureRequestError,
   AzureResponseFormatError,
   JobSpecConflictError,
   errorFromHttpResponse,
@@ -110,8 +111,12 @@ interface SendResult<T> {
   requestId: string | undefined;
 }
 
+/** Invalid arguments are caller bugs: non-retryable. */
+const invalidArgument = (message: string): AzureRequestError =>
+  new AzureRequestError(message, { code: 'InvalidArgument', retryable: false });
+
 const seg = (s: string, what: string): string => {
-  if (s.length === 0) throw new TypeError(`${what} must not be empty`);
+  if (typeof s !== 'string' || s.trim().length === 0) throw invalidArgument(`${what} must be a non-empty string`);
   return encodeURIComponent(s);
 };
 
@@ -260,7 +265,7 @@ export class ImportExportClient {
 
   async *#iterateJobs(operation: string, path: string, opts: ListJobsOptions): AsyncIterableIterator<JobResponse> {
     if (opts.top !== undefined && (!Number.isInteger(opts.top) || opts.top < 1 || opts.top > 100)) {
-      throw new RangeError('top must be an integer between 1 and 100');
+      throw invalidArgument('top must be an integer between 1 and 100');
     }
     const query: Record<string, string> = {};
     if (opts.top !== undefined) query.$top = String(opts.top);

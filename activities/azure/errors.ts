@@ -445,6 +445,8 @@ export function errorFromTransportFailure(
 // ---------------------------------------------------------------------------------------------
 // Temporal mapping
 
+const NON_RETRYABLE_ERROR_NAMES = new Set(['AzureConfigError', 'ZodError', '$ZodError']);
+
 /**
  * Converts any error into a Temporal ApplicationFailure with a scrubbed message.
  * Non-retryable → `nonRetryable: true` with details `[{statusCode, code, requestId}]`;
@@ -484,5 +486,7 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
   }
   const name = typeof errProp(err, 'name') === 'string' ? (errProp(err, 'name') as string) : 'Error';
   const message = err instanceof Error ? err.message : String(err);
-  return ApplicationFailure.create({ message: scrubSecrets(message), type: name, nonRetryable: false });
+  // Configuration and schema errors do not heal by retrying; anything else unknown is assumed transient.
+  const nonRetryable = NON_RETRYABLE_ERROR_NAMES.has(name);
+  return ApplicationFailure.create({ message: scrubSecrets(message), type: name, nonRetryable });
 }

@@ -213,17 +213,26 @@ export type JobDetails = z.infer<typeof JobDetailsSchema>;
 // ---------------------------------------------------------------------------------------------
 // Jobs
 
-export const JobResponseSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  type: z.string().optional(),
-  /** May come back as a display name ("West US") even when created with "westus". */
-  location: z.string().optional(),
-  tags: TagsSchema.optional(),
-  properties: JobDetailsSchema,
-  identity: IdentityDetailsSchema.optional(),
-  systemData: SystemDataSchema.optional(),
-});
+export const JobResponseSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.string().optional(),
+    /** May come back as a display name ("West US") even when created with "westus". */
+    location: z.string().optional(),
+    tags: TagsSchema.optional(),
+    properties: JobDetailsSchema,
+    identity: IdentityDetailsSchema.optional(),
+    systemData: SystemDataSchema.optional(),
+  })
+  // Defence in depth: the service never returns BitLocker keys in job bodies; if one ever did,
+  // it must not travel on into workflow histories.
+  .transform((job) => {
+    if (job.properties.driveList?.some((d) => d.bitLockerKey !== undefined) === true) {
+      job.properties.driveList = job.properties.driveList.map(({ bitLockerKey: _drop, ...rest }) => rest);
+    }
+    return job;
+  });
 export type JobResponse = z.infer<typeof JobResponseSchema>;
 
 export const PutJobParametersSchema = z.object({
