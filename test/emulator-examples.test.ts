@@ -53,7 +53,7 @@ function buildPath(template: string, params: Record<string, unknown>): string {
   });
 }
 
-describe('official examples against the emulator, responses validated by the swagger', () => {
+void describe('official examples against the emulator, responses validated by the swagger', () => {
   let emu: RunningEmulator;
   before(async () => {
     emu = await startEmulator({ httpsPort: null });
@@ -62,12 +62,12 @@ describe('official examples against the emulator, responses validated by the swa
     await emu.close();
   });
 
-  it('the spec lists exactly the 13 example files, all covered here', () => {
+  void it('the spec lists exactly the 13 example files, all covered here', () => {
     assert.equal(exampleOps.length, 13);
     assert.deepEqual([...exampleOps.map((e) => e.file)].sort(), [...ORDER].sort());
   });
 
-  it('the validator accepts every example response and rejects unknown / missing-required properties', () => {
+  void it('the validator accepts every example response and rejects unknown / missing-required properties', () => {
     for (const { file, op } of exampleOps) {
       const ex = loadExample(file);
       for (const [status, r] of Object.entries(ex.responses)) {
@@ -93,7 +93,7 @@ describe('official examples against the emulator, responses validated by the swa
     assert.match(validator.validate(badType, schema).join('\n'), /expected integer/);
   });
 
-  it('every example request is accepted and its response validates against the swagger', async () => {
+  void it('every example request is accepted and its response validates against the swagger', async () => {
     const byFile = new Map(exampleOps.map((e) => [e.file, e.op]));
     const seen: string[] = [];
     for (const file of ORDER) {
@@ -141,7 +141,7 @@ describe('official examples against the emulator, responses validated by the swa
     assert.equal(gone.status, 404);
   });
 
-  it('responses under api-version 2020-08-01 validate against the 2020-08-01 swagger', async () => {
+  void it('responses under api-version 2020-08-01 validate against the 2020-08-01 swagger', async () => {
     const sw20 = new SwaggerValidator(loadSwagger('2020-08-01'));
     const create = loadExample('CreateJob.json');
     const p = '/subscriptions/s20/resourceGroups/rg20/providers/Microsoft.ImportExport/jobs/job2020';

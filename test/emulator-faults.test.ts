@@ -24,8 +24,8 @@ beforeEach(async () => {
 
 const LOCS = '/providers/Microsoft.ImportExport/locations';
 
-describe('fault injection', () => {
-  it('429 with Retry-After for the next N calls of one operation, in the ARM envelope', async () => {
+void describe('fault injection', () => {
+  void it('429 with Retry-After for the next N calls of one operation, in the ARM envelope', async () => {
     const id = await ctl.addFault({ operation: 'Locations_List', kind: 'status', status: 429, retryAfterSeconds: 7, count: 2 });
     assert.match(id, /^[0-9a-f-]{36}$/);
     const r1 = await arm(emu, 'GET', LOCS);
@@ -50,7 +50,7 @@ describe('fault injection', () => {
     );
   });
 
-  it('503 / 500 on every call ("*") until cleared; faults are listed', async () => {
+  void it('503 / 500 on every call ("*") until cleared; faults are listed', async () => {
     await ctl.addFault({ operation: '*', kind: 'status', status: 503 });
     await ctl.addFault({ operation: 'Jobs_Get', kind: 'status', status: 500 });
     for (let i = 0; i < 3; i++) {
@@ -66,13 +66,13 @@ describe('fault injection', () => {
     assert.equal((await arm(emu, 'GET', LOCS)).status, 200);
   });
 
-  it('faults apply before auth: a throttled call is throttled even without a token', async () => {
+  void it('faults apply before auth: a throttled call is throttled even without a token', async () => {
     await ctl.addFault({ operation: 'Locations_List', kind: 'status', status: 429, count: 1 });
     assert.equal((await arm(emu, 'GET', LOCS, undefined, { auth: null })).status, 429);
     assert.equal((await arm(emu, 'GET', LOCS, undefined, { auth: null })).status, 401);
   });
 
-  it('drop destroys the socket without a response', async () => {
+  void it('drop destroys the socket without a response', async () => {
     await ctl.addFault({ operation: 'Jobs_Create', kind: 'drop', count: 1 });
     await assert.rejects(arm(emu, 'PUT', jobPath('dropjob'), importJob()), (e: unknown) => e instanceof TypeError);
     // dropped before processing: nothing was created
@@ -81,7 +81,7 @@ describe('fault injection', () => {
     assert.deepEqual(log[0] && [log[0].operation, log[0].status, log[0].faulted], ['Jobs_Create', 0, 'drop']);
   });
 
-  it('delay holds the response', async () => {
+  void it('delay holds the response', async () => {
     await ctl.addFault({ operation: 'Locations_Get', kind: 'delay', delayMs: 300, count: 1 });
     const t0 = Date.now();
     const r = await arm(emu, 'GET', `${LOCS}/westus`);
@@ -92,7 +92,7 @@ describe('fault injection', () => {
     assert.ok(Date.now() - t1 < 250);
   });
 
-  it('rate: a probability per call until cleared (rate 0 never, rate 1 always)', async () => {
+  void it('rate: a probability per call until cleared (rate 0 never, rate 1 always)', async () => {
     await ctl.addFault({ operation: 'Operations_List', kind: 'status', status: 500, rate: 0 });
     for (let i = 0; i < 5; i++) assert.equal((await arm(emu, 'GET', '/providers/Microsoft.ImportExport/operations')).status, 200);
     await ctl.clearFaults();
@@ -104,7 +104,7 @@ describe('fault injection', () => {
     assert.equal((await ctl.faults()).length, 1, 'a rate fault stays until cleared');
   });
 
-  it('afterProcessing: the PUT executes (job created) but the client gets a 500 / a dropped connection', async () => {
+  void it('afterProcessing: the PUT executes (job created) but the client gets a 500 / a dropped connection', async () => {
     await ctl.addFault({ operation: 'Jobs_Create', kind: 'status', status: 500, afterProcessing: true, count: 1 });
     const r = await arm(emu, 'PUT', jobPath('lostresp'), importJob());
     assert.equal(r.status, 500);

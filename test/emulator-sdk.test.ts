@@ -31,7 +31,7 @@ function runChild(env: Record<string, string>): Promise<{ code: number; out: Rec
   });
 }
 
-describe('unmodified Azure SDK client over HTTPS', () => {
+void describe('unmodified Azure SDK client over HTTPS', () => {
   let emu: RunningEmulator;
   let ctl: EmulatorControl;
   before(async () => {
@@ -42,12 +42,12 @@ describe('unmodified Azure SDK client over HTTPS', () => {
     await emu.close();
   });
 
-  it('the emulator serves HTTPS with a certificate file it created', () => {
+  void it('the emulator serves HTTPS with a certificate file it created', () => {
     assert.match(emu.httpsUrl ?? '', /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(emu.caCertPath?.startsWith(emu.dataDir));
   });
 
-  it('performs every operation (with a retried 429) and sees ARM semantics', async () => {
+  void it('performs every operation (with a retried 429) and sees ARM semantics', async () => {
     await ctl.addFault({ operation: 'Locations_Get', kind: 'status', status: 429, retryAfterSeconds: 1, count: 1 });
     const { code, out, stderr } = await runChild({
       NODE_EXTRA_CA_CERTS: emu.caCertPath ?? '',
@@ -97,7 +97,7 @@ describe('unmodified Azure SDK client over HTTPS', () => {
     assert.equal(log.filter((r) => r.operation === 'Jobs_Create').length, 3);
   });
 
-  it('fails without trusting the certificate (TLS is real)', async () => {
+  void it('fails without trusting the certificate (TLS is real)', async () => {
     const { code, out } = await runChild({ NODE_EXTRA_CA_CERTS: '', EMULATOR_ENDPOINT: emu.httpsUrl ?? '', EMULATOR_SUB: SUB });
     assert.notEqual(code, 0);
     assert.match(String(out.message), /self[- ]signed|certificate/i);

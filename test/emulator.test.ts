@@ -69,8 +69,8 @@ async function ship(name: string): Promise<Job> {
   return r.body as Job;
 }
 
-describe('ARM transport', () => {
-  it('requires a bearer token: 401 with WWW-Authenticate and the ARM envelope', async () => {
+void describe('ARM transport', () => {
+  void it('requires a bearer token: 401 with WWW-Authenticate and the ARM envelope', async () => {
     const none = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/locations', undefined, { auth: null });
     assert.equal(none.status, 401);
     assert.equal(err(none.body).code, 'AuthenticationFailed');
@@ -83,7 +83,7 @@ describe('ARM transport', () => {
     assert.equal(empty.status, 401);
   });
 
-  it('checks api-version: missing / unsupported → 400 with ARM codes; the three versions are accepted', async () => {
+  void it('checks api-version: missing / unsupported → 400 with ARM codes; the three versions are accepted', async () => {
     const missing = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/operations', undefined, { apiVersion: null });
     assert.equal(missing.status, 400);
     assert.equal(err(missing.body).code, 'MissingApiVersionParameter');
@@ -97,7 +97,7 @@ describe('ARM transport', () => {
     }
   });
 
-  it('sends ARM headers and JSON content type; malformed JSON → 400 InvalidRequestContent', async () => {
+  void it('sends ARM headers and JSON content type; malformed JSON → 400 InvalidRequestContent', async () => {
     const r = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/locations');
     assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
     assert.match(r.headers.get('x-ms-request-id') ?? '', /^[0-9a-f-]{36}$/);
@@ -110,7 +110,7 @@ describe('ARM transport', () => {
     assert.equal(err(empty.body).code, 'InvalidRequestContent');
   });
 
-  it('matches path segments case-insensitively and 404s unknown jobs/routes with ARM codes', async () => {
+  void it('matches path segments case-insensitively and 404s unknown jobs/routes with ARM codes', async () => {
     await createJob('casejob');
     const r = await arm(emu, 'GET', `/SUBSCRIPTIONS/${SUB.toUpperCase()}/resourcegroups/${RG.toUpperCase()}/PROVIDERS/microsoft.importexport/JOBS/CaseJob`);
     assert.equal(r.status, 200, r.text);
@@ -128,7 +128,7 @@ describe('ARM transport', () => {
     assert.equal(method.status, 405);
   });
 
-  it('logs one line per request without bodies, keys or tokens', async () => {
+  void it('logs one line per request without bodies, keys or tokens', async () => {
     logLines.length = 0;
     await createJob('logjob');
     await arm(emu, 'POST', `${jobPath('logjob')}/listBitLockerKeys`, undefined, { auth: 'Bearer secret-token-value' });
@@ -139,8 +139,8 @@ describe('ARM transport', () => {
   });
 });
 
-describe('locations and operations', () => {
-  it('lists locations; Get accepts display and short names; open iff alternateLocations has itself', async () => {
+void describe('locations and operations', () => {
+  void it('lists locations; Get accepts display and short names; open iff alternateLocations has itself', async () => {
     const list = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/locations');
     const value = (list.body as { value: Array<{ id: string; name: string; properties: { alternateLocations: string[]; supportedCarriers: string[] } }> }).value;
     assert.ok(value.length >= 6);
@@ -154,7 +154,7 @@ describe('locations and operations', () => {
     assert.equal(unknown.status, 404);
   });
 
-  it('close/open through the control API changes alternateLocations and where new jobs ship', async () => {
+  void it('close/open through the control API changes alternateLocations and where new jobs ship', async () => {
     const closed = await ctl.closeLocation('West US', ['westus2']);
     assert.deepEqual(closed.properties.alternateLocations, ['/providers/Microsoft.ImportExport/locations/westus2']);
     const got = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/locations/westus');
@@ -172,13 +172,13 @@ describe('locations and operations', () => {
     await assert.rejects(ctl.closeLocation('westus', ['atlantis']), (e: unknown) => e instanceof EmulatorControlError && e.status === 400 && /alternates\[0\]/.test(e.message));
   });
 
-  it('lists the six operations', async () => {
+  void it('lists the six operations', async () => {
     const r = await arm(emu, 'GET', '/providers/Microsoft.ImportExport/operations');
     assert.equal((r.body as { value: unknown[] }).value.length, 6);
   });
 });
 
-describe('Jobs_Create validation (each rejection names the field)', () => {
+void describe('Jobs_Create validation (each rejection names the field)', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['bad key', importJob({ drives: [drive(0), drive(1, { bitLockerKey: '1234' })] }), /^properties\.driveList\[1\]\.bitLockerKey: must be 8 groups of 6 digits/],
     ['missing key', importJob({ drives: [drive(0, { bitLockerKey: undefined })] }), /^properties\.driveList\[0\]\.bitLockerKey: is required/],
@@ -202,7 +202,7 @@ describe('Jobs_Create validation (each rejection names the field)', () => {
     ['no properties', { location: 'westus' }, /^properties: is required/],
   ];
   for (const [label, body, re] of cases) {
-    it(`rejects: ${label}`, async () => {
+    void it(`rejects: ${label}`, async () => {
       const r = await arm(emu, 'PUT', jobPath('valjob'), body);
       assert.equal(r.status, 400, r.text);
       assert.equal(err(r.body).code, 'InvalidParameter');
@@ -211,7 +211,7 @@ describe('Jobs_Create validation (each rejection names the field)', () => {
     });
   }
 
-  it('rejects bad job names with InvalidResourceName', async () => {
+  void it('rejects bad job names with InvalidResourceName', async () => {
     for (const name of ['ab', '1job', 'job.name', 'x'.repeat(65)]) {
       const r = await arm(emu, 'PUT', jobPath(name), importJob());
       assert.equal(r.status, 400, name);
@@ -220,7 +220,7 @@ describe('Jobs_Create validation (each rejection names the field)', () => {
     }
   });
 
-  it('accepts an export job without drives', async () => {
+  void it('accepts an export job without drives', async () => {
     const r = await arm(emu, 'PUT', jobPath('exportjob'), {
       location: 'West US',
       properties: {
@@ -236,8 +236,8 @@ describe('Jobs_Create validation (each rejection names the field)', () => {
   });
 });
 
-describe('job life cycle', () => {
-  it('creates (201) with service-filled fields, replaces in Creating (200), never returns bitLockerKey', async () => {
+void describe('job life cycle', () => {
+  void it('creates (201) with service-filled fields, replaces in Creating (200), never returns bitLockerKey', async () => {
     const job = await createJob('lifejob');
     assert.equal(job.id, `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ImportExport/jobs/lifejob`);
     assert.equal(job.location, 'West US');
@@ -257,7 +257,7 @@ describe('job life cycle', () => {
     assert.equal(containsKey(got.body, 'bitLockerKey'), false);
   });
 
-  it('PATCH merges; state only Shipping, only from Creating, needing returnAddress and deliveryPackage', async () => {
+  void it('PATCH merges; state only Shipping, only from Creating, needing returnAddress and deliveryPackage', async () => {
     await createJob('shipjob', importJob({ properties: { returnAddress: undefined } }));
     const bad = await arm(emu, 'PATCH', jobPath('shipjob'), { properties: { state: 'Received' } });
     assert.equal(bad.status, 400);
@@ -288,7 +288,7 @@ describe('job life cycle', () => {
     assert.match(err(drives.body).message, /^properties\.driveList: /);
   });
 
-  it('cancelRequested only true and only within the cancel window; delete only in Creating/Completed', async () => {
+  void it('cancelRequested only true and only within the cancel window; delete only in Creating/Completed', async () => {
     await createJob('canceljob');
     const f = await arm(emu, 'PATCH', jobPath('canceljob'), { properties: { cancelRequested: false } });
     assert.equal(f.status, 400);
@@ -311,7 +311,7 @@ describe('job life cycle', () => {
     assert.equal(del404.status, 404);
   });
 
-  it('a configurable cancel window allows cancelling while Shipping', async () => {
+  void it('a configurable cancel window allows cancelling while Shipping', async () => {
     const e2 = await startEmulator({ httpsPort: null, cancelWindow: ['Creating', 'Shipping', 'Transferring'] });
     try {
       const put = await arm(e2, 'PUT', jobPath('cwjob'), importJob());
@@ -324,7 +324,7 @@ describe('job life cycle', () => {
     }
   });
 
-  it('advance moves job and drives forward through every stage; backwards → 409', async () => {
+  void it('advance moves job and drives forward through every stage; backwards → 409', async () => {
     await createJob('advjob');
     await assert.rejects(ctl.advance(SUB, RG, 'advjob', { to: 'Received' }), (e: unknown) => e instanceof EmulatorControlError && e.status === 409);
     await ship('advjob');
@@ -354,7 +354,7 @@ describe('job life cycle', () => {
     assert.equal((got.body as Job).properties.state, 'Completed');
   });
 
-  it('a jump Shipping → Closed fills in everything in between', async () => {
+  void it('a jump Shipping → Closed fills in everything in between', async () => {
     await createJob('jumpjob');
     await ship('jumpjob');
     const closed = await ctl.advance(SUB, RG, 'jumpjob', { to: 'Closed' });
@@ -368,8 +368,8 @@ describe('job life cycle', () => {
   });
 });
 
-describe('lists and paging', () => {
-  it('pages with $top and nextLink, filters with $filter, rejects $top > 100', async () => {
+void describe('lists and paging', () => {
+  void it('pages with $top and nextLink, filters with $filter, rejects $top > 100', async () => {
     for (let i = 0; i < 5; i++) await createJob(`page${i}`);
     await arm(emu, 'PUT', jobPath('otherrg', SUB, 'rg-other'), importJob());
     await ship('page2');
@@ -404,8 +404,8 @@ describe('lists and paging', () => {
   });
 });
 
-describe('virtual clock and expiry', () => {
-  it('deletes Creating jobs after 14 days (PATCH resets the timer) and Completed jobs after 90 days', async () => {
+void describe('virtual clock and expiry', () => {
+  void it('deletes Creating jobs after 14 days (PATCH resets the timer) and Completed jobs after 90 days', async () => {
     await createJob('stale');
     await createJob('touched');
     await createJob('shipped');
@@ -426,15 +426,15 @@ describe('virtual clock and expiry', () => {
     assert.equal((await arm(emu, 'GET', jobPath('shipped'))).status, 404);
   });
 
-  it('systemData and ship dates use the virtual clock', async () => {
+  void it('systemData and ship dates use the virtual clock', async () => {
     await ctl.advanceClock(365 * 86400);
     const job = await createJob('future');
     assert.ok(Date.parse(job.systemData.createdAt ?? '') > Date.now() + 300 * 86400_000);
   });
 });
 
-describe('request log and reset', () => {
-  it('logs Azure calls (not control calls) with operation ids and statuses', async () => {
+void describe('request log and reset', () => {
+  void it('logs Azure calls (not control calls) with operation ids and statuses', async () => {
     await createJob('logged');
     await arm(emu, 'GET', jobPath('logged'));
     await arm(emu, 'GET', jobPath('nope'));
@@ -454,7 +454,7 @@ describe('request log and reset', () => {
     assert.equal((await arm(emu, 'GET', jobPath('logged'))).status, 404);
   });
 
-  it('control API errors use the same envelope and name the field', async () => {
+  void it('control API errors use the same envelope and name the field', async () => {
     const r = await control(emu, 'POST', `/jobs/${SUB}/${RG}/nojob/advance`, { to: 'Received' });
     assert.equal(r.status, 404);
     const bad = await control(emu, 'POST', '/faults', { operation: 'Jobs_Explode', kind: 'status', status: 500 });
@@ -468,8 +468,8 @@ describe('request log and reset', () => {
   });
 });
 
-describe('persistence', () => {
-  it('state (jobs, keys, locations, clock) survives a restart; the file is 0600 and written atomically', async () => {
+void describe('persistence', () => {
+  void it('state (jobs, keys, locations, clock) survives a restart; the file is 0600 and written atomically', async () => {
     const e1 = await startEmulator({ httpsPort: null });
     const dataDir = e1.dataDir;
     const c1 = new EmulatorControl(e1.httpUrl);
