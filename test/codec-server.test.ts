@@ -43,12 +43,12 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   });
 }
 
-describe('codec server', () => {
-  it('binds to 127.0.0.1 by default', () => {
+void describe('codec server', () => {
+  void it('binds to 127.0.0.1 by default', () => {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('rejects missing, wrong and malformed credentials with 401 and does no payload work', async () => {
+  void it('rejects missing, wrong and malformed credentials with 401 and does no payload work', async () => {
     const before = codec.calls;
     const cases: Array<Record<string, string>> = [
       {},
@@ -70,7 +70,7 @@ describe('codec server', () => {
     assert.equal(codec.calls, before, 'codec ran for an unauthenticated request');
   });
 
-  it('answers CORS preflight for the UI origin with credentials and the needed headers', async () => {
+  void it('answers CORS preflight for the UI origin with credentials and the needed headers', async () => {
     const r = await fetch(`${server.url}/decode`, {
       method: 'OPTIONS',
       headers: {
@@ -88,7 +88,7 @@ describe('codec server', () => {
     assert.match(r.headers.get('vary') ?? '', /Origin/);
   });
 
-  it('refuses other origins (preflight and actual request)', async () => {
+  void it('refuses other origins (preflight and actual request)', async () => {
     const pre = await fetch(`${server.url}/decode`, {
       method: 'OPTIONS',
       headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
@@ -99,7 +99,7 @@ describe('codec server', () => {
     assert.equal(r.status, 403);
   });
 
-  it('encodes then decodes with the token (remote codec JSON, base64 fields, prefix paths, query strings)', async () => {
+  void it('encodes then decodes with the token (remote codec JSON, base64 fields, prefix paths, query strings)', async () => {
     const auth = { Authorization: `Bearer ${TOKEN}`, Origin: UI, 'X-Namespace': 'default' };
     const original = plainBody();
     const enc = await post('/encode', original, auth);
@@ -119,7 +119,7 @@ describe('codec server', () => {
     assert.deepEqual(defaultPayloadConverter.fromPayload(payloadFromJson(decBody.payloads[0] ?? {})), { key: BITLOCKER, addr: 'Redmond' });
   });
 
-  it('reports bad bodies and unknown keys as 400 without echoing payloads', async () => {
+  void it('reports bad bodies and unknown keys as 400 without echoing payloads', async () => {
     const auth = { Authorization: `Bearer ${TOKEN}` };
     assert.equal((await post('/decode', { nope: 1 }, auth)).status, 400);
     assert.equal((await post('/decode', { payloads: [{ data: '!!notbase64!!' }] }, auth)).status, 400);
@@ -133,7 +133,7 @@ describe('codec server', () => {
     assert.equal((await post('/other', { payloads: [] }, auth)).status, 404);
   });
 
-  it('lets a browser sign in at /login and then use the session cookie (Web UI "include credentials")', async () => {
+  void it('lets a browser sign in at /login and then use the session cookie (Web UI "include credentials")', async () => {
     const bad = await fetch(`${server.url}/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -158,11 +158,11 @@ describe('codec server', () => {
     assert.equal((await post('/encode', plainBody(), { Cookie: cookie })).status, 401);
   });
 
-  it('refuses to start with a weak token', async () => {
+  void it('refuses to start with a weak token', async () => {
     await assert.rejects(startCodecServer({ codec, token: 'short', port: 0 }), /at least 24/);
   });
 
-  it('tokensEqual is exact', () => {
+  void it('tokensEqual is exact', () => {
     assert.ok(tokensEqual(TOKEN, TOKEN));
     assert.ok(!tokensEqual(`${TOKEN} `, TOKEN));
     assert.ok(!tokensEqual('', TOKEN));

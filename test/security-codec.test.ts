@@ -37,8 +37,8 @@ function allBytes(p: Payload): Buffer {
   return Buffer.from(temporal.api.common.v1.Payload.encode(p).finish());
 }
 
-describe('EncryptionCodec', () => {
-  it('round-trips payloads, including metadata', async () => {
+void describe('EncryptionCodec', () => {
+  void it('round-trips payloads, including metadata', async () => {
     const codec = new EncryptionCodec(ringK1);
     const original = [toPayload(secretValue), toPayload('hello'), toPayload(undefined), toPayload(new Uint8Array([1, 2, 3]))];
     const encoded = await codec.encode(original);
@@ -55,7 +55,7 @@ describe('EncryptionCodec', () => {
     assert.equal(str(decoded[0]?.metadata?.encoding), 'json/plain');
   });
 
-  it('leaves no plaintext in encoded bytes and uses a fresh IV per payload', async () => {
+  void it('leaves no plaintext in encoded bytes and uses a fresh IV per payload', async () => {
     const codec = new EncryptionCodec(ringK1);
     const p = toPayload(secretValue);
     assert.ok(allBytes(p).includes(BITLOCKER), 'sanity: plaintext payload contains the key');
@@ -72,7 +72,7 @@ describe('EncryptionCodec', () => {
     assert.notDeepEqual(Buffer.from(a.data ?? []).subarray(0, 12), Buffer.from(b.data ?? []).subarray(0, 12));
   });
 
-  it('supports key rotation: old ciphertext decodes with the new ring, new encodes use the new key', async () => {
+  void it('supports key rotation: old ciphertext decodes with the new ring, new encodes use the new key', async () => {
     const oldCodec = new EncryptionCodec(ringK1);
     const newCodec = new EncryptionCodec(ringK1K2);
     const old = await oldCodec.encode([toPayload(secretValue)]);
@@ -84,7 +84,7 @@ describe('EncryptionCodec', () => {
     await assert.rejects(oldCodec.decode(fresh), (e: unknown) => e instanceof UnknownEncryptionKeyError && /"k2"/.test(e.message));
   });
 
-  it('names the unknown key id', async () => {
+  void it('names the unknown key id', async () => {
     const other = new EncryptionCodec({ currentKeyId: 'k9', keys: { k9: randomBytes(32) } });
     const enc = await other.encode([toPayload('x')]);
     await assert.rejects(new EncryptionCodec(ringK1).decode(enc), (e: unknown) => {
@@ -96,7 +96,7 @@ describe('EncryptionCodec', () => {
     });
   });
 
-  it('rejects tampered ciphertext and wrong key material under the same id', async () => {
+  void it('rejects tampered ciphertext and wrong key material under the same id', async () => {
     const codec = new EncryptionCodec(ringK1);
     const [enc] = await codec.encode([toPayload('x')]);
     assert.ok(enc?.data);
@@ -107,20 +107,20 @@ describe('EncryptionCodec', () => {
     await assert.rejects(impostor.decode([enc]), /cannot decrypt payload with key id "k1"/);
   });
 
-  it('passes through payloads that are not encrypted', async () => {
+  void it('passes through payloads that are not encrypted', async () => {
     const p = toPayload({ a: 1 });
     const [out] = await new EncryptionCodec(ringK1).decode([p]);
     assert.equal(out, p);
   });
 
-  it('validates the key ring', () => {
+  void it('validates the key ring', () => {
     assert.throws(() => new EncryptionCodec({ currentKeyId: 'k2', keys: { k1 } }), /"k2" is not in the key ring/);
     assert.throws(() => new EncryptionCodec({ currentKeyId: 'k1', keys: { k1: randomBytes(16) } }), /32 bytes/);
   });
 });
 
-describe('data converter', () => {
-  it('wires the codec and the encoding failure converter', () => {
+void describe('data converter', () => {
+  void it('wires the codec and the encoding failure converter', () => {
     const dc = createDataConverter({ payloadKeys: ringK1 });
     assert.equal(dc.payloadCodecs?.length, 1);
     assert.ok(dc.payloadCodecs?.[0] instanceof EncryptionCodec);
@@ -129,7 +129,7 @@ describe('data converter', () => {
     assert.equal(dataConverterFor(cfg), dataConverterFor(cfg), 'memoised per key ring');
   });
 
-  it('encrypts failure messages and stack traces', async () => {
+  void it('encrypts failure messages and stack traces', async () => {
     const loaded = loadDataConverter(dataConverterFor({ payloadKeys: ringK1 }));
     const err = ApplicationFailure.nonRetryable(`CreateJob failed for key ${BITLOCKER} at ${ADDRESS}`, 'AzureError');
     const failure = await encodeErrorToFailure(loaded, err);
@@ -147,7 +147,7 @@ describe('data converter', () => {
     assert.ok(str(decoded.encodedAttributes?.data).includes(BITLOCKER));
   });
 
-  it('encodes values end to end through the loaded converter', async () => {
+  void it('encodes values end to end through the loaded converter', async () => {
     const loaded = loadDataConverter(dataConverterFor({ payloadKeys: ringK1K2 }));
     const payloads = await encodeToPayloads(loaded, secretValue);
     assert.ok(payloads?.[0]);

@@ -28,8 +28,8 @@ function writeKeyFile(name: string, content: unknown, mode = 0o600): string {
   return f;
 }
 
-describe('loadSecurityConfig', () => {
-  it('parses PAYLOAD_KEYS in id:base64 form with PAYLOAD_CURRENT_KEY_ID and applies defaults', () => {
+void describe('loadSecurityConfig', () => {
+  void it('parses PAYLOAD_KEYS in id:base64 form with PAYLOAD_CURRENT_KEY_ID and applies defaults', () => {
     const c = loadSecurityConfig({ PAYLOAD_KEYS: `k1:${k1}, k2:${k2}`, PAYLOAD_CURRENT_KEY_ID: 'k2' }, { baseDir: tmp, ...quiet });
     assert.equal(c.payloadKeys.currentKeyId, 'k2');
     assert.deepEqual(Buffer.from(c.payloadKeys.keys.k1 ?? []), Buffer.from(k1, 'base64'));
@@ -41,14 +41,14 @@ describe('loadSecurityConfig', () => {
     assert.deepEqual(c.codecServer.corsOrigins, ['http://localhost:8233', 'http://127.0.0.1:8233']);
   });
 
-  it('parses PAYLOAD_KEYS as JSON', () => {
+  void it('parses PAYLOAD_KEYS as JSON', () => {
     const c = loadSecurityConfig({ PAYLOAD_KEYS: JSON.stringify({ current: 'k1', keys: { k1, k2 } }) }, quiet);
     assert.equal(c.payloadKeys.currentKeyId, 'k1');
     const single = loadSecurityConfig({ PAYLOAD_KEYS: JSON.stringify({ only: k1 }) }, quiet);
     assert.equal(single.payloadKeys.currentKeyId, 'only');
   });
 
-  it('reads a 0600 key file and rejects a group/world-readable one, naming the file', { skip: !posix }, () => {
+  void it('reads a 0600 key file and rejects a group/world-readable one, naming the file', { skip: !posix }, () => {
     const good = writeKeyFile('good.json', { current: 'k2', keys: { k1, k2 } });
     assert.equal(loadSecurityConfig({ PAYLOAD_KEY_FILE: good }, quiet).payloadKeys.currentKeyId, 'k2');
     const loose = writeKeyFile('loose.json', { current: 'k1', keys: { k1 } }, 0o644);
@@ -61,7 +61,7 @@ describe('loadSecurityConfig', () => {
     });
   });
 
-  it('names the variable in errors and never echoes key material', () => {
+  void it('names the variable in errors and never echoes key material', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PAYLOAD_KEYS: `k1:${k1},k2:${k2}` }, /PAYLOAD_CURRENT_KEY_ID/],
       [{ PAYLOAD_KEYS: `k1:${k1}`, PAYLOAD_CURRENT_KEY_ID: 'k7' }, /PAYLOAD_CURRENT_KEY_ID="k7"/],
@@ -88,7 +88,7 @@ describe('loadSecurityConfig', () => {
     }
   });
 
-  it('accepts the keyvault store, token and origins', () => {
+  void it('accepts the keyvault store, token and origins', () => {
     const c = loadSecurityConfig(
       {
         PAYLOAD_KEYS: `k1:${k1}`,
@@ -106,7 +106,7 @@ describe('loadSecurityConfig', () => {
     assert.deepEqual(c.codecServer.corsOrigins, ['https://temporal.example.com', 'http://localhost:8080']);
   });
 
-  it('reads CODEC_SERVER_TOKEN_FILE (must be 0600)', { skip: !posix }, () => {
+  void it('reads CODEC_SERVER_TOKEN_FILE (must be 0600)', { skip: !posix }, () => {
     const f = path.join(tmp, 'token');
     fs.writeFileSync(f, `${TOKEN}\n`, { mode: 0o600 });
     assert.equal(loadSecurityConfig({ PAYLOAD_KEYS: `k1:${k1}`, CODEC_SERVER_TOKEN_FILE: f }, quiet).codecServer.token, TOKEN);
@@ -114,7 +114,7 @@ describe('loadSecurityConfig', () => {
     assert.throws(() => loadSecurityConfig({ PAYLOAD_KEYS: `k1:${k1}`, CODEC_SERVER_TOKEN_FILE: f }, quiet), /CODEC_SERVER_TOKEN_FILE/);
   });
 
-  it('generates data/keys/payload-keys.json on first local use and reuses it', { skip: !posix }, () => {
+  void it('generates data/keys/payload-keys.json on first local use and reuses it', { skip: !posix }, () => {
     const base = path.join(tmp, 'proj');
     const warnings: string[] = [];
     const c1 = loadSecurityConfig({}, { baseDir: base, onWarning: (m) => warnings.push(m) });
@@ -128,8 +128,8 @@ describe('loadSecurityConfig', () => {
   });
 });
 
-describe('ensureLocalKeyFile', () => {
-  it('refuses a path git would track and accepts an ignored one', { skip: !posix }, (t) => {
+void describe('ensureLocalKeyFile', () => {
+  void it('refuses a path git would track and accepts an ignored one', { skip: !posix }, (t) => {
     const repo = path.join(tmp, 'repo');
     fs.mkdirSync(repo);
     try {

@@ -11,8 +11,8 @@ const SIG = 'sv8Zc3Ff%2BQk1p0aS9xN2Lk%3D';
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 const OPAQUE_TOKEN = 'tkn_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 
-describe('redactSecrets', () => {
-  it('sanity: the account key sample has the storage-key shape', () => {
+void describe('redactSecrets', () => {
+  void it('sanity: the account key sample has the storage-key shape', () => {
     assert.equal(ACCOUNT_KEY.length, 88);
     assert.ok(ACCOUNT_KEY.endsWith('=='));
   });
@@ -32,14 +32,14 @@ describe('redactSecrets', () => {
     ['password field', `{"clientSecret":"s3cr3t-value-xyz","other":1}`, ['s3cr3t-value-xyz']],
   ];
   for (const [name, text, forbidden] of samples) {
-    it(`redacts ${name}`, () => {
+    void it(`redacts ${name}`, () => {
       const out = redactSecrets(text);
       for (const f of forbidden) assert.ok(!out.includes(f), `${name}: "${f}" survived in: ${out}`);
       assert.match(out, /REDACTED/);
     });
   }
 
-  it('keeps useful non-secret context', () => {
+  void it('keeps useful non-secret context', () => {
     const out = redactSecrets(`Authorization: Bearer ${OPAQUE_TOKEN}`);
     assert.equal(out, 'Authorization: Bearer [REDACTED]');
     const sas = redactSecrets(`https://a.blob.core.windows.net/c?sv=2022-11-02&sig=${SIG}&se=2030`);
@@ -49,7 +49,7 @@ describe('redactSecrets', () => {
     assert.equal(redactSecrets('serial 123456-234567'), 'serial 123456-234567', 'two groups are not a key');
   });
 
-  it('redacts key-ring keys in base64, base64url and hex, and extra literal secrets', () => {
+  void it('redacts key-ring keys in base64, base64url and hex, and extra literal secrets', () => {
     const k = randomBytes(32);
     const opts = { keyRing: { keys: { k1: k } }, secrets: ['hunter2-long-secret'] };
     const text = `b64=${k.toString('base64')} url=${k.toString('base64url')} hex=${k.toString('hex')} pw hunter2-long-secret`;
@@ -60,8 +60,8 @@ describe('redactSecrets', () => {
   });
 });
 
-describe('redactObject', () => {
-  it('redacts deeply, by key name and by value shape, without mutating the input', () => {
+void describe('redactObject', () => {
+  void it('redacts deeply, by key name and by value shape, without mutating the input', () => {
     const err = new Error(`CreateJob failed: ${BITLOCKER}`);
     const input: Record<string, unknown> = {
       password: 'plain-password-1',
@@ -88,8 +88,8 @@ describe('redactObject', () => {
   });
 });
 
-describe('redactingLogger', () => {
-  it('redacts messages and meta for every level (DefaultLogger)', () => {
+void describe('redactingLogger', () => {
+  void it('redacts messages and meta for every level (DefaultLogger)', () => {
     const entries: LogEntry[] = [];
     const logger = redactingLogger(new DefaultLogger('TRACE', (entry) => entries.push(entry)));
     logger.trace(`t ${BITLOCKER}`);
@@ -104,7 +104,7 @@ describe('redactingLogger', () => {
     assert.deepEqual(entries.map((e) => e.level), ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'INFO']);
   });
 
-  it('wraps any Logger', () => {
+  void it('wraps any Logger', () => {
     const calls: Array<[LogLevel, string, LogMetadata | undefined]> = [];
     const inner: Logger = {
       log: (l, m, meta) => calls.push([l, m, meta]),

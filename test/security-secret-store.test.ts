@@ -35,8 +35,8 @@ function allFiles(dir: string): string[] {
   );
 }
 
-describe('LocalFileSecretStore', () => {
-  it('stores encrypted, mode 0600, and resolves the reference', async () => {
+void describe('LocalFileSecretStore', () => {
+  void it('stores encrypted, mode 0600, and resolves the reference', async () => {
     const dir = path.join(tmp, 'a', 'secrets');
     const store = new LocalFileSecretStore({ dir, keyRing: ring1 });
     const ref = await store.put('bitlocker-prep1-drive1', BITLOCKER);
@@ -53,7 +53,7 @@ describe('LocalFileSecretStore', () => {
     if (process.platform !== 'win32') assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
   });
 
-  it('is idempotent for the same value and refuses a different one', async () => {
+  void it('is idempotent for the same value and refuses a different one', async () => {
     const store = new LocalFileSecretStore({ dir: path.join(tmp, 'b'), keyRing: ring1 });
     const r1 = await store.put('bitlocker-x', BITLOCKER);
     const before = fs.readFileSync(store.fileFor('bitlocker-x'));
@@ -69,7 +69,7 @@ describe('LocalFileSecretStore', () => {
     assert.equal(await store.get(r1), BITLOCKER);
   });
 
-  it('concurrent puts of one name: same value all succeed, different values: exactly one wins', async () => {
+  void it('concurrent puts of one name: same value all succeed, different values: exactly one wins', async () => {
     const store = new LocalFileSecretStore({ dir: path.join(tmp, 'c'), keyRing: ring1 });
     const same = await Promise.allSettled([1, 2, 3, 4].map(() => store.put('race-same', BITLOCKER)));
     assert.ok(same.every((r) => r.status === 'fulfilled'));
@@ -78,7 +78,7 @@ describe('LocalFileSecretStore', () => {
     assert.equal(allFiles(path.join(tmp, 'c')).length, 2);
   });
 
-  it('reads files written under an older key after rotation, and errors clearly on unknown key / missing / bad refs', async () => {
+  void it('reads files written under an older key after rotation, and errors clearly on unknown key / missing / bad refs', async () => {
     const dir = path.join(tmp, 'd');
     const ref = await new LocalFileSecretStore({ dir, keyRing: ring1 }).put('rotated', BITLOCKER);
     const rotated = new LocalFileSecretStore({ dir, keyRing: { currentKeyId: 'k2', keys: { k1, k2 } } });
@@ -93,7 +93,7 @@ describe('LocalFileSecretStore', () => {
     await assert.rejects(rotated.get({ kind: 'secret-ref', store: 'local', name: '../x' } as SecretRef), /invalid secret reference/);
   });
 
-  it('binds the name into the ciphertext: a file copied to another name does not decrypt', async () => {
+  void it('binds the name into the ciphertext: a file copied to another name does not decrypt', async () => {
     const dir = path.join(tmp, 'e');
     const store = new LocalFileSecretStore({ dir, keyRing: ring1 });
     await store.put('one', BITLOCKER);
@@ -103,8 +103,8 @@ describe('LocalFileSecretStore', () => {
   });
 });
 
-describe('InMemorySecretStore', () => {
-  it('has the same put/get semantics', async () => {
+void describe('InMemorySecretStore', () => {
+  void it('has the same put/get semantics', async () => {
     const s = new InMemorySecretStore();
     const ref = await s.put('n1', BITLOCKER);
     assert.equal(await s.put('n1', BITLOCKER).then((r) => r.name), 'n1');
@@ -116,7 +116,7 @@ describe('InMemorySecretStore', () => {
   });
 });
 
-describe('KeyVaultSecretStore (fake client)', () => {
+void describe('KeyVaultSecretStore (fake client)', () => {
   function fakeClient(): KeyVaultSecretsClient & { sets: number; data: Map<string, string> } {
     const data = new Map<string, string>();
     const self = {
@@ -136,7 +136,7 @@ describe('KeyVaultSecretStore (fake client)', () => {
     return self;
   }
 
-  it('sets once, is idempotent, refuses conflicts by default, maps 404', async () => {
+  void it('sets once, is idempotent, refuses conflicts by default, maps 404', async () => {
     const client = fakeClient();
     const s = new KeyVaultSecretStore({ vaultUrl: 'https://v.vault.azure.net', client });
     const ref = await s.put('bitlocker-1', BITLOCKER);
@@ -149,7 +149,7 @@ describe('KeyVaultSecretStore (fake client)', () => {
     await assert.rejects(s.get({ kind: 'secret-ref', store: 'local', name: 'bitlocker-1' }), /"local" store/);
   });
 
-  it("onConflict: 'new-version' adds a version", async () => {
+  void it("onConflict: 'new-version' adds a version", async () => {
     const client = fakeClient();
     const s = new KeyVaultSecretStore({ vaultUrl: 'https://v.vault.azure.net', client, onConflict: 'new-version' });
     const ref = await s.put('n', BITLOCKER);
@@ -158,7 +158,7 @@ describe('KeyVaultSecretStore (fake client)', () => {
     assert.equal(await s.get(ref), OTHER);
   });
 
-  it('does not leak Azure error bodies', async () => {
+  void it('does not leak Azure error bodies', async () => {
     const client: KeyVaultSecretsClient = {
       getSecret: async () => {
         throw Object.assign(new Error(`Forbidden, body: ${BITLOCKER}`), { statusCode: 403, code: 'Forbidden' });
@@ -172,8 +172,8 @@ describe('KeyVaultSecretStore (fake client)', () => {
   });
 });
 
-describe('createSecretStore', () => {
-  it('selects the store from config', () => {
+void describe('createSecretStore', () => {
+  void it('selects the store from config', () => {
     assert.ok(createSecretStore({ payloadKeys: ring1, secretStore: { kind: 'local', dir: tmp } }) instanceof LocalFileSecretStore);
     const kv = createSecretStore(
       { payloadKeys: ring1, secretStore: { kind: 'keyvault', vaultUrl: 'https://v.vault.azure.net' } },
