@@ -18,8 +18,7 @@ function describe(loc: InputLocation): string {
   const parts = [loc.file];
   if (loc.row !== undefined) parts.push(`row ${loc.row}`);
   if (loc.column !== undefined) parts.push(`column ${loc.column}`);
-  if (loc.field !== undefined) parts.push(`(${loc.field})`);
-  return parts.join(', ');
+  return parts.join(', ') + (loc.field !== undefined ? ` (${loc.field})` : '');
 }
 
 /** Invalid input: bad CSV/spec, missing or unreadable source, invalid names. Never retryable. */
