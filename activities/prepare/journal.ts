@@ -21,6 +21,7 @@ export class Journal {
   private fd: number;
   private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private lastCommit = Date.now();
 
   private constructor(
     readonly dir: string,
@@ -77,7 +78,9 @@ export class Journal {
 
   append(rec: JournalRecord): void {
     this.pending.push(JSON.stringify(rec) + '\n');
-    if (!this.timer) this.timer = setTimeout(() => this.commit(), this.commitMs);
+    // Commit on the clock even when a busy event loop delays the timer.
+    if (Date.now() - this.lastCommit >= this.commitMs) this.commit();
+    else if (!this.timer) this.timer = setTimeout(() => this.commit(), this.commitMs);
   }
 
   /** Writes and fdatasyncs everything appended so far. */
@@ -86,6 +89,7 @@ export class Journal {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    this.lastCommit = Date.now();
     if (!this.pending.length || this.fd < 0) return;
     const data = this.pending.join('');
     this.pending = [];
