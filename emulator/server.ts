@@ -19,6 +19,8 @@ export const SUPPORTED_API_VERSIONS = ['2021-01-01', '2020-08-01', '2016-11-01']
 export const DEFAULT_CANCEL_WINDOW: JobState[] = ['Creating'];
 const MAX_BODY_BYTES = 1024 * 1024;
 const PAGE_SIZE_MAX = 100;
+/** The request log keeps the newest entries only. */
+const MAX_LOGGED_REQUESTS = 10_000;
 
 export interface EmulatorOptions {
   host?: string;
@@ -275,6 +277,7 @@ class Emulator {
     const finish = (status: number) => {
       entry.status = status;
       this.requests.push(entry);
+      if (this.requests.length > MAX_LOGGED_REQUESTS) this.requests.splice(0, this.requests.length - MAX_LOGGED_REQUESTS);
       done(status, entry.faulted ? ` fault=${entry.faulted}` : '');
     };
 

@@ -500,3 +500,44 @@ void describe('persistence', () => {
     }
   });
 });
+
+void describe('configuration', () => {
+  void it('loads the location catalogue from a file; closed sites ship to their open alternate', async () => {
+    const e = await startEmulator({ httpsPort: null, locationsFile: path.join(__dirname, 'fixtures', 'emulator', 'locations-small.json') });
+    try {
+      const list = await arm(e, 'GET', '/providers/Microsoft.ImportExport/locations');
+      assert.deepEqual((list.body as { value: Array<{ name: string }> }).value.map((l) => l.name), ['Test North', 'Test South']);
+      const south = await arm(e, 'GET', '/providers/Microsoft.ImportExport/locations/testsouth');
+      assert.deepEqual((south.body as { properties: { alternateLocations: string[] } }).properties.alternateLocations, [
+        '/providers/Microsoft.ImportExport/locations/testnorth',
+      ]);
+      const job = await arm(e, 'PUT', jobPath('southjob'), importJob({ location: 'Test South' }));
+      assert.equal(job.status, 201, job.text);
+      assert.equal((job.body as Job).location, 'Test South');
+      assert.equal((job.body as Job).properties.shippingInformation.city, 'Northtown');
+      // carriers are those of the site the drives go to
+      const bad = await arm(e, 'PATCH', jobPath('southjob'), { properties: { deliveryPackage: { carrierName: 'FedEx', trackingNumber: '1' } } });
+      assert.equal(bad.status, 400);
+      assert.match(err(bad.body).message, /^properties\.deliveryPackage\.carrierName: carrier 'FedEx' is not supported at Test North/);
+    } finally {
+      await e.close();
+    }
+  });
+
+  void it('rejects an unknown cancel-window state and a broken locations file', async () => {
+    await assert.rejects(startEmulator({ httpsPort: null, cancelWindow: ['Shipping', 'Lost'] }), /cancelWindow: unknown job state 'Lost'/);
+    await assert.rejects(startEmulator({ httpsPort: null, locationsFile: path.join(__dirname, 'fixtures', 'emulator', 'helpers.ts') }), /./);
+  });
+
+  void it('close() returns promptly while a delayed response is pending', async () => {
+    const e = await startEmulator({ httpsPort: null });
+    await new EmulatorControl(e.httpUrl).addFault({ operation: '*', kind: 'delay', delayMs: 10_000 });
+    const pending = arm(e, 'GET', '/providers/Microsoft.ImportExport/locations').catch((x: unknown) => x);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await e.close();
+    assert.ok(Date.now() - t0 < 2000);
+    const outcome = await pending;
+    assert.ok(outcome instanceof Error || (outcome as { status: number }).status === 200);
+  });
+});
