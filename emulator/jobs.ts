@@ -274,7 +274,10 @@ export class JobService {
     if (ek?.kekType === 'CustomerManaged' && !ek.kekUrl) {
       issues.push({ path: 'properties.encryptionKey.kekUrl', message: 'is required when kekType is CustomerManaged' });
     }
-    if (site && props.deliveryPackage) this.checkCarrier(site, props.deliveryPackage.carrierName, 'properties.deliveryPackage.carrierName', issues);
+    if (site && props.deliveryPackage) {
+      const shipTo = this.locations.shippingSite(site, this.store.locationOverrides);
+      this.checkCarrier(shipTo, props.deliveryPackage.carrierName, 'properties.deliveryPackage.carrierName', issues);
+    }
 
     if (issues.length > 0) throw ArmError.validation(issues);
     if (!site || !jobType || props.storageAccountId === undefined) throw new Error('unreachable');
@@ -436,8 +439,13 @@ export class JobService {
     if (p.driveList !== undefined) {
       if (state !== 'Creating') conflicts.push({ path: 'properties.driveList', message: `can only be changed while the job is 'Creating' (the job is '${state}')` });
       else if (job.properties.jobType === 'Import') {
-        drives = this.validateImportDrives(p.driveList, 'properties.driveList', issues);
-        // A PATCH may omit keys of drives already known: keep the stored key.
+        // A PATCH may omit the key of a drive already known: the stored key is kept.
+        const known = new Map((job.properties.driveList ?? []).map((d) => [d.driveId.toLowerCase(), d.bitLockerKey]));
+        const list = p.driveList.map((d) => {
+          const key = d.driveId !== undefined ? known.get(d.driveId.toLowerCase()) : undefined;
+          return d.bitLockerKey === undefined && key !== undefined ? { ...d, bitLockerKey: key } : d;
+        });
+        drives = this.validateImportDrives(list, 'properties.driveList', issues);
       }
     }
     if (toShipping) {
@@ -510,8 +518,9 @@ export class JobService {
       `https://${account}.blob.core.windows.net/${jp.diagnosticsPath}/waies/${job.name}_${driveId}_${logStamp(now)}_${kind}.xml`;
     const cancelled = jp.cancelRequested;
 
-    // Walk every intermediate stage so jumps fill in everything in between.
-    for (let i = Math.max(stateIndex(from), 1) + (to === from ? 0 : 1); i <= stateIndex(to); i++) {
+    // Walk every intermediate stage so jumps fill in everything in between (a terminal job only takes driveStates).
+    const terminal = from === 'Completed' || from === 'Closed';
+    for (let i = Math.max(stateIndex(from), 1) + (to === from ? 0 : 1); !terminal && i <= stateIndex(to); i++) {
       const stage: JobState = i === stateIndex(to) ? to : (JOB_STATES[i] ?? to);
       const pct = stage === 'Transferring' ? (body.percentComplete ?? jp.percentComplete ?? 0) : 100;
       for (const d of drives) {

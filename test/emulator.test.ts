@@ -354,6 +354,22 @@ void describe('job life cycle', () => {
     assert.equal((got.body as Job).properties.state, 'Completed');
   });
 
+  void it('PATCH driveList in Creating keeps stored keys of known drives; re-advancing a terminal job keeps its return package', async () => {
+    await createJob('drvpatch');
+    const r = await arm(emu, 'PATCH', jobPath('drvpatch'), { properties: { driveList: [{ driveId: 'DRIVE1X', manifestFile: '\\m.xml', manifestHash: 'AB'.repeat(16) }, drive(7)] } });
+    assert.equal(r.status, 200, r.text);
+    const keys = await arm(emu, 'POST', `${jobPath('drvpatch')}/listBitLockerKeys`);
+    assert.deepEqual(keys.body, { value: [{ driveId: 'DRIVE1X', bitLockerKey: KEY2 }, { driveId: 'DRIVE7X', bitLockerKey: KEY2 }] });
+    const unknown = await arm(emu, 'PATCH', jobPath('drvpatch'), { properties: { driveList: [{ driveId: 'NEWDRIVE', manifestFile: 'm', manifestHash: 'AB'.repeat(16) }] } });
+    assert.equal(unknown.status, 400);
+    assert.match(err(unknown.body).message, /^properties\.driveList\[0\]\.bitLockerKey: is required/);
+    await ship('drvpatch');
+    const done = await ctl.advance(SUB, RG, 'drvpatch', { to: 'Completed' });
+    const again = await ctl.advance(SUB, RG, 'drvpatch', { to: 'Completed', driveStates: { DRIVE7X: 'CompletedMoreInfo' } });
+    assert.deepEqual(again.properties.returnPackage, done.properties.returnPackage);
+    assert.deepEqual(again.properties.driveList?.map((d) => d.state), ['ShippedBack', 'CompletedMoreInfo']);
+  });
+
   void it('a jump Shipping → Closed fills in everything in between', async () => {
     await createJob('jumpjob');
     await ship('jumpjob');
