@@ -16,7 +16,7 @@ import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { startEmulator, type RunningEmulator } from '../../emulator/server';
 import { createDataConverter } from '../../security/payload-codec';
 import { InMemorySecretStore } from '../../security/secret-store';
-import { buildImportJobActivities, createOrchestratorWorker } from '../../worker/create-workers';
+import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from '../../worker/create-workers';
 import { createDevServerEnv, createTimeSkippingEnv } from './temporal-env';
 
 export const SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
@@ -50,6 +50,8 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
   const env = opts.timeSkipping
     ? await createTimeSkippingEnv({ dataConverter: testDataConverter })
     : await createDevServerEnv({ searchAttributes: [...IMPORT_JOB_SEARCH_ATTRIBUTES], dataConverter: testDataConverter });
+  // The time-skipping server starts without our search attributes; register them like the worker does in production.
+  if (opts.timeSkipping) await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const emulator = await startEmulator({ httpPort: 0, httpsPort: null });
   const azure = AzureConfigSchema.parse({
     endpoint: emulator.httpUrl,

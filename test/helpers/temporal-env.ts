@@ -5,8 +5,8 @@
  *  - createTimeSkippingEnv: Temporal's Java time-skipping test server, so multi-day timers finish in seconds.
  */
 import { Runtime, DefaultLogger, type LogLevel } from '@temporalio/worker';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { DataConverter, SearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment, type DevServerConfig } from '@temporalio/testing';
+import type { DataConverter } from '@temporalio/common';
 import { findTemporalCli, findTestServer } from '../../scripts/lib/temporal-binaries';
 
 let runtimeInstalled = false;
@@ -24,7 +24,7 @@ function requireBinary(found: string | undefined, what: string): string {
 
 export interface DevServerEnvOptions {
   namespace?: string;
-  searchAttributes?: SearchAttributeKey<SearchAttributeType>[];
+  searchAttributes?: DevServerConfig['searchAttributes'];
   dataConverter?: DataConverter;
 }
 
