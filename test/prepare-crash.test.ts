@@ -32,7 +32,7 @@ function segRecords(journalFile: string): { f: number; o: number }[] {
     .filter((r) => r.t === 'seg');
 }
 
-test('SIGKILL part-way: the restart resumes without recopying finished files; manifests equal an uninterrupted run', { timeout: 120_000 }, async () => {
+void test('SIGKILL part-way: the restart resumes without recopying finished files; manifests equal an uninterrupted run', { timeout: 120_000 }, async () => {
   const root = tmpdir('prep-crash-');
   const src = path.join(root, 'src');
   for (let i = 0; i < 40; i++) write(path.join(src, `dir${i % 4}`, `file-${String(i).padStart(2, '0')}.bin`), randomBytes(2 * MiB + i));

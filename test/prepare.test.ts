@@ -51,7 +51,7 @@ async function setup(root: string, mode: 'copy' | 'skip-write' = 'copy', prepId 
   return { ...t, d1, d2, secrets, dataset, drives, journalDir: path.join(root, 'journal'), mode };
 }
 
-test('prepares a tree onto two drives; an independent check re-reads every block and hash', async () => {
+void test('prepares a tree onto two drives; an independent check re-reads every block and hash', async () => {
   const root = tmpdir();
   const s = await setup(root);
   const progress: number[] = [];
@@ -123,7 +123,7 @@ test('prepares a tree onto two drives; an independent check re-reads every block
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('skip-write hashes data already on the drive; verify finds a flipped byte and a tampered manifest', async () => {
+void test('skip-write hashes data already on the drive; verify finds a flipped byte and a tampered manifest', async () => {
   const root = tmpdir();
   const d = path.join(root, 'drive');
   write(path.join(d, 'photos', 'x.jpg'), bytes(5 * MiB + 7, 9));
@@ -169,7 +169,7 @@ test('skip-write hashes data already on the drive; verify finds a flipped byte a
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('bad inputs give located errors and leave the drives untouched', async () => {
+void test('bad inputs give located errors and leave the drives untouched', async () => {
   const root = tmpdir();
   const t = makeTree(root);
   const d1 = path.join(root, 'd1');
@@ -266,7 +266,7 @@ test('bad inputs give located errors and leave the drives untouched', async () =
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('drive serial is read from /sys/block when no DriveId is given', async () => {
+void test('drive serial is read from /sys/block when no DriveId is given', async () => {
   const { readDriveSerial } = await import('../activities/prepare');
   const calls: string[] = [];
   const serial = await readDriveSerial('/mnt/usb1', {
@@ -282,7 +282,7 @@ test('drive serial is read from /sys/block when no DriveId is given', async () =
   assert.ok(calls[0]?.startsWith('findmnt'));
 });
 
-test('the job-spec (YAML) section gives the same drives and located errors', async () => {
+void test('the job-spec (YAML) section gives the same drives and located errors', async () => {
   const secrets = new MemorySecretStore();
   const yaml = `jobName: j1\nprepare:\n  dataset:\n    - basePath: /data/photos/\n      dstBlobPathOrPrefix: photos/\n  drives:\n    - path: /mnt/d1\n      existingBitLockerKey: "${KEY1}"\n      driveId: X1\n`;
   const s = await parsePrepareSpecText(yaml, 'job.yaml', secrets, 'job-1');
@@ -297,7 +297,7 @@ test('the job-spec (YAML) section gives the same drives and located errors', asy
   });
 });
 
-test('CLI: prepare (plain progress lines, --json) and verify', async () => {
+void test('CLI: prepare (plain progress lines, --json) and verify', async () => {
   const root = tmpdir();
   const t = makeTree(root);
   const d1 = path.join(root, 'd1');

@@ -13,10 +13,10 @@ import { setOrigin } from './plan';
 
 type Locate = (field: string) => InputLocation;
 
-const DATASET_FIELDS = ['BasePath', 'DstBlobPathOrPrefix', 'BlobType', 'Disposition', 'MetadataFile', 'PropertiesFile'] as const;
+export const DATASET_FIELDS = ['BasePath', 'DstBlobPathOrPrefix', 'BlobType', 'Disposition', 'MetadataFile', 'PropertiesFile'] as const;
 type DatasetField = (typeof DATASET_FIELDS)[number];
 
-const DRIVESET_FIELDS = [
+export const DRIVESET_FIELDS = [
   'DriveLetter',
   'FormatOption',
   'SilentOrPromptOnFormat',

@@ -15,7 +15,7 @@ export function containerNameProblem(name: string): string | undefined {
 export function blobNameProblem(container: string, blob: string): string | undefined {
   if (blob.length === 0) return 'blob name is empty';
   if (blob.length > 1024) return `blob name is longer than 1024 characters (${blob.length})`;
-  // eslint-disable-next-line no-control-regex
+   
   if (/[\u0000-\u001f\u007f]/.test(blob)) return `blob name "${printable(blob)}" contains control characters`;
   if (blob.includes('\\')) return `blob name "${blob}" contains a backslash`;
   if (blob.endsWith('/') || blob.endsWith('.')) return `blob name "${blob}" must not end with a dot or a slash`;
@@ -30,7 +30,7 @@ export function blobNameProblem(container: string, blob: string): string | undef
 }
 
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return s.replace(/[\u0000-\u001f\u007f]/g, '?');
 }
 
@@ -45,7 +45,7 @@ export function splitDestination(dst: string): { container: string; rest: string
 }
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
-// eslint-disable-next-line no-control-regex
+ 
 const WINDOWS_BAD_CHARS = /[<>:"|?*\\\u0000-\u001f]/g;
 
 /**

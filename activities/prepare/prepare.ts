@@ -30,7 +30,7 @@ export const SEGMENT_BYTES = 64 * 1024 * 1024;
 export interface PrepareOptions {
   onProgress?: (p: PrepareProgress) => void;
   signal?: AbortSignal;
-  /** Worker threads copying and hashing in parallel (default: available cores, at least 2). */
+  /** Worker threads copying and hashing in parallel (default: available cores + 1, at least 3). */
   concurrency?: number;
   /** fdatasync every copied range before journaling it (default true; false is faster but survives only process crashes). */
   syncData?: boolean;
@@ -172,7 +172,8 @@ async function execute(
   const progress: PrepareProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal };
   const emit = () => opts.onProgress?.({ ...progress });
   const copy = req.mode === 'copy';
-  const poolSize = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  // One worker more than cores: the workers do synchronous I/O, so a spare one keeps the CPUs hashing while another waits on the disk.
+  const poolSize = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()) + 1);
   const pool = new RangePool(poolSize, plan.blockSize);
   const syncData = opts.syncData ?? true;
 
