@@ -102,6 +102,7 @@ export const NotificationKindSchema = z.enum([
   'site-changed',
   'not-received',
   'rejected-signal',
+  'shipped',
   'completed',
   'failed',
 ]);

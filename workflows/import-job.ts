@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -363,6 +364,10 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
     });
     setAzureSnapshot(snapshot);
     record(applied ? 'Azure job updated with shipping information' : 'Azure job already had this shipping information');
+    // Added after the first release: running jobs recorded without this notification must replay unchanged.
+    if (patched('notify-shipping-confirmed')) {
+      await notify('shipped', `Azure now has the shipment of ${spec.jobName}: ${shipment!.carrierName} ${shipment!.trackingNumber}.`);
+    }
   }
 
   async function track(): Promise<JobSnapshot> {
