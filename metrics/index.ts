@@ -1,0 +1,269 @@
+/**
+ * Worker metrics in Prometheus format: the project's own counters (prom-client, prefix `aio_`) plus the Temporal SDK
+ * core runtime's metrics (prefix `temporal_`), merged on one endpoint so a single scrape target carries both.
+ *
+ *   Runtime.install({ logger, telemetryOptions: runtimeTelemetryOptions(metricsConfig) })   // before any connection
+ *   const server = await startMetricsServer(metricsConfig)                                   // GET /metrics, /healthz
+ *   activities: instrumentActivities(buildImportJobActivities(...))                          // counts from activities
+ *
+ * Activities are instrumented from the outside, so the activity code itself needs no metrics calls; the record*
+ * functions are exported for any other caller (CLI, console, tests). Workflow code must not call them (sandbox,
+ * replay): everything a workflow does that is worth counting passes through an activity.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RuntimeOptions } from '@temporalio/worker';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { splitHostPort, type MetricsConfig } from './config';
+
+export { loadMetricsConfig, type MetricsConfig, MetricsConfigError } from './config';
+
+export const METRIC_PREFIX = 'aio_';
+
+/** The registry holding the project's metrics (not prom-client's global one, so nothing else leaks in). */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+const jobStateTransitions = new Counter({
+  name: `${METRIC_PREFIX}import_job_state_transitions_total`,
+  help: 'Azure import jobs seen entering an Azure job state (Creating, Shipping, Received, Transferring, Packaging, Completed, Closed), per worker process',
+  labelNames: ['state'] as const,
+  registers: [registry],
+});
+const remindersSent = new Counter({
+  name: `${METRIC_PREFIX}reminders_sent_total`,
+  help: 'Shipping reminders and escalations sent',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+const notificationsSent = new Counter({
+  name: `${METRIC_PREFIX}notifications_sent_total`,
+  help: 'Notifications sent, by kind',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+const azureErrors = new Counter({
+  name: `${METRIC_PREFIX}azure_errors_total`,
+  help: 'Failed Azure Import/Export calls, by error class (AzureThrottledError, AzureServerError, AzureValidationError, ...)',
+  labelNames: ['type'] as const,
+  registers: [registry],
+});
+const activityFailures = new Counter({
+  name: `${METRIC_PREFIX}activity_failures_total`,
+  help: 'Activity attempts that threw, by activity and failure type',
+  labelNames: ['activity', 'type'] as const,
+  registers: [registry],
+});
+const prepareBytes = new Counter({
+  name: `${METRIC_PREFIX}prepare_bytes_total`,
+  help: 'Bytes written to import drives by drive preparation (rate() gives bytes/s)',
+  registers: [registry],
+});
+const prepareThroughput = new Gauge({
+  name: `${METRIC_PREFIX}prepare_bytes_per_second`,
+  help: 'Throughput of the last finished drive preparation on this station',
+  registers: [registry],
+});
+const temporalRuntimeUp = new Gauge({
+  name: `${METRIC_PREFIX}temporal_runtime_metrics_up`,
+  help: '1 when the Temporal SDK runtime metrics endpoint answered the last scrape',
+  registers: [registry],
+});
+
+/** Last Azure state seen per job (bounded), so repeated polls of the same state count once. */
+const lastState = new Map<string, string>();
+const MAX_TRACKED_JOBS = 20_000;
+
+/**
+ * Counts a job entering `state`. With `jobKey`, repeated reports of the same state for the same job count once (per
+ * process: a job polled by two workers may count twice; use increase() over a window, not exact totals).
+ */
+export function recordJobState(state: string, jobKey?: string): void {
+  if (jobKey !== undefined) {
+    if (lastState.get(jobKey) === state) return;
+    lastState.delete(jobKey);
+    lastState.set(jobKey, state);
+    if (lastState.size > MAX_TRACKED_JOBS) {
+      const oldest = lastState.keys().next();
+      if (!oldest.done) lastState.delete(oldest.value);
+    }
+  }
+  jobStateTransitions.inc({ state });
+}
+
+/** Counts a reminder (`reminder` or `escalation`). */
+export function recordReminder(kind: string): void {
+  remindersSent.inc({ kind });
+}
+
+export function recordNotification(kind: string): void {
+  notificationsSent.inc({ kind });
+  if (kind === 'reminder' || kind === 'escalation') recordReminder(kind);
+}
+
+/** Counts an Azure failure by its class name (AzureErrorType). */
+export function recordAzureError(type: string): void {
+  azureErrors.inc({ type });
+}
+
+/** Adds prepared bytes; with the elapsed seconds also sets the last-throughput gauge. */
+export function recordPrepareBytes(bytes: number, seconds?: number): void {
+  if (!(bytes >= 0)) return;
+  prepareBytes.inc(bytes);
+  if (seconds !== undefined && seconds > 0) prepareThroughput.set(bytes / seconds);
+}
+
+function failureType(err: unknown): string {
+  if (err instanceof ApplicationFailure && err.type) return err.type;
+  if (err instanceof Error) return err.name;
+  return 'unknown';
+}
+
+function isAzureType(type: string): boolean {
+  return type.startsWith('Azure') || type === 'JobSpecConflict';
+}
+
+function jobKeyOf(arg: unknown): string | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const a = arg as { subscriptionId?: unknown; resourceGroup?: unknown; jobName?: unknown };
+  return typeof a.jobName === 'string' ? `${String(a.subscriptionId)}/${String(a.resourceGroup)}/${a.jobName}` : undefined;
+}
+
+function stateOf(result: unknown): string | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as { state?: unknown; snapshot?: { state?: unknown } };
+  if (typeof r.state === 'string') return r.state;
+  if (typeof r.snapshot === 'object' && r.snapshot !== null && typeof r.snapshot.state === 'string') return r.snapshot.state;
+  return undefined;
+}
+
+/**
+ * Wraps an activities object (import-job REST activities and/or prepare activities) so that every call is counted:
+ * failures by type (Azure classes also in `aio_azure_errors_total`), Azure job states returned by the REST activities,
+ * notifications/reminders sent, bytes prepared. Same keys and types as the input; results and errors pass unchanged.
+ */
+export function instrumentActivities<T extends object>(activities: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    if (typeof fn !== 'function') {
+      out[name] = fn;
+      continue;
+    }
+    const call = fn as (...args: unknown[]) => Promise<unknown>;
+    out[name] = async function instrumented(this: unknown, ...args: unknown[]): Promise<unknown> {
+      const started = performance.now();
+      let result: unknown;
+      try {
+        result = await call.apply(this, args);
+      } catch (err) {
+        const type = failureType(err);
+        activityFailures.inc({ activity: name, type });
+        if (isAzureType(type)) recordAzureError(type);
+        throw err;
+      }
+      try {
+        const state = stateOf(result);
+        if (state !== undefined) recordJobState(state, jobKeyOf(args[0]));
+        if (name === 'sendNotification') {
+          const kind = (args[0] as { kind?: unknown } | undefined)?.kind;
+          if (typeof kind === 'string') recordNotification(kind);
+        }
+        if (name === 'prepareDrives') {
+          const drives = (result as { drives?: { byteCount?: unknown }[] } | undefined)?.drives ?? [];
+          const bytes = drives.reduce((s, d) => s + (typeof d.byteCount === 'number' ? d.byteCount : 0), 0);
+          recordPrepareBytes(bytes, (performance.now() - started) / 1000);
+        }
+      } catch {
+        // Metrics must never fail an activity.
+      }
+      return result;
+    };
+  }
+  return out as T;
+}
+
+/** Telemetry options for Runtime.install: Temporal core's Prometheus exporter on `config.temporalBind` (loopback). */
+export function runtimeTelemetryOptions(config: MetricsConfig): RuntimeOptions['telemetryOptions'] {
+  if (config.temporalBind === undefined) return undefined;
+  return { metrics: { prometheus: { bindAddress: config.temporalBind } } };
+}
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function temporalRuntimeMetrics(bind: string | undefined): Promise<string> {
+  if (bind === undefined) return '';
+  const { host, port } = splitHostPort(bind);
+  const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  try {
+    const res = await fetch(`http://${h}:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const text = await res.text();
+    temporalRuntimeUp.set(1);
+    return text;
+  } catch {
+    // The core exporter starts with the first NativeConnection/Worker; until then (or if it died) report it down.
+    temporalRuntimeUp.set(0);
+    return '';
+  }
+}
+
+/**
+ * Serves `GET /metrics` (project metrics + the Temporal runtime's, merged) and `GET /healthz` on `config.bind`.
+ * Loopback by default; bind 0.0.0.0 only where a network policy keeps the port private (e.g. inside a container).
+ */
+export async function startMetricsServer(config: Pick<MetricsConfig, 'bind' | 'temporalBind'>): Promise<MetricsServer | undefined> {
+  if (config.bind === undefined) return undefined;
+  const { host, port } = splitHostPort(config.bind);
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+      return;
+    }
+    void (async () => {
+      try {
+        const temporal = await temporalRuntimeMetrics(config.temporalBind);
+        const ours = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(`${ours}\n${temporal}`);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.name : 'error'}\n`);
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shownHost}:${addr.port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Resets the project counters (tests). */
+export function resetMetrics(): void {
+  registry.resetMetrics();
+  lastState.clear();
+}
