@@ -1,0 +1,39 @@
+/**
+ * Standalone console: `npx tsx console/main.ts` (env: CONSOLE_USERS_FILE, CONSOLE_PORT, CONSOLE_HOST,
+ * CONSOLE_SESSION_HOURS, CONSOLE_SECURE_COOKIES, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TASK_QUEUE and the security/
+ * variables for the payload keys). Stops on SIGINT/SIGTERM.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { dataConverterFor, loadSecurityConfig } from '../security';
+import { loadConsoleConfig, loadUsersFile } from './config';
+import { startConsole } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConsoleConfig();
+  const users = loadUsersFile(config.usersFile);
+  const dataConverter = dataConverterFor(loadSecurityConfig());
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
+  const running = await startConsole({
+    client,
+    taskQueue: config.taskQueue,
+    users,
+    port: config.port,
+    host: config.host,
+    sessionTtlMs: config.sessionTtlMs,
+    secureCookies: config.secureCookies,
+  });
+  console.log(`[console] ${running.url} (${users.length} user(s); Temporal ${config.temporalAddress}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue})`);
+  const stop = async (): Promise<void> => {
+    await running.close();
+    await connection.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((err) => {
+  console.error(`[console] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

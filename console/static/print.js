@@ -1,0 +1,1 @@
+document.getElementById('print-button')?.addEventListener('click', function () { window.print(); });
