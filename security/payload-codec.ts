@@ -55,25 +55,44 @@ function validateKeyRing(ring: PayloadKeyRing): void {
  * payloads that are not `binary/encrypted`.
  */
 export class EncryptionCodec implements PayloadCodec {
-  private readonly ring: PayloadKeyRing;
+  /**
+   * An ES private field, not a TS `private`: the Worker logs its whole options object at DEBUG ("Creating worker",
+   * `dataConverter.payloadCodecs` included) and `util.inspect` / `JSON.stringify` / `redactObject` see every own
+   * enumerable property, so a plain field would print the key bytes. `#ring` is invisible to all of them.
+   */
+  readonly #ring: PayloadKeyRing;
 
   constructor(keyRing: PayloadKeyRing) {
     validateKeyRing(keyRing);
     // Private copy so later mutation of the caller's object cannot swap keys underneath us.
     const keys: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>;
     for (const id of keyIds(keyRing)) keys[id] = Uint8Array.from(findKey(keyRing, id) ?? []);
-    this.ring = { currentKeyId: keyRing.currentKeyId, keys };
+    this.#ring = { currentKeyId: keyRing.currentKeyId, keys };
   }
 
   /** The key id new payloads are encrypted with. */
   get currentKeyId(): string {
-    return this.ring.currentKeyId;
+    return this.#ring.currentKeyId;
+  }
+
+  /** Ids (never the key material) of the keys this codec can decrypt with. */
+  get keyIds(): string[] {
+    return keyIds(this.#ring);
+  }
+
+  /** What logs and dumps show: ids only. */
+  toJSON(): { codec: 'EncryptionCodec'; currentKeyId: string; keyIds: string[] } {
+    return { codec: 'EncryptionCodec', currentKeyId: this.currentKeyId, keyIds: this.keyIds };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `EncryptionCodec { currentKeyId: '${this.currentKeyId}', keyIds: [${this.keyIds.map((k) => `'${k}'`).join(', ')}] }`;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
-    const keyId = this.ring.currentKeyId;
-    const key = findKey(this.ring, keyId);
-    if (key === undefined) throw new UnknownEncryptionKeyError(keyId, keyIds(this.ring));
+    const keyId = this.#ring.currentKeyId;
+    const key = findKey(this.#ring, keyId);
+    if (key === undefined) throw new UnknownEncryptionKeyError(keyId, keyIds(this.#ring));
     return payloads.map((payload) => ({
       metadata: {
         [METADATA_ENCODING_KEY]: utf8.encode(ENCODING_ENCRYPTED),
@@ -91,8 +110,8 @@ export class EncryptionCodec implements PayloadCodec {
       if (!keyIdBytes) throw new PayloadDecryptionError(`encrypted payload has no "${METADATA_ENCRYPTION_KEY_ID}" metadata`);
       if (!payload.data) throw new PayloadDecryptionError('encrypted payload has no data');
       const keyId = utf8d.decode(keyIdBytes);
-      const key = findKey(this.ring, keyId);
-      if (key === undefined) throw new UnknownEncryptionKeyError(keyId, keyIds(this.ring));
+      const key = findKey(this.#ring, keyId);
+      if (key === undefined) throw new UnknownEncryptionKeyError(keyId, keyIds(this.#ring));
       let plain: Buffer;
       try {
         plain = aesGcmDecrypt(key, payload.data);

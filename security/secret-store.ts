@@ -58,28 +58,29 @@ function conflict(name: string, store: StoreKind): SecretConflictError {
 
 /** Process-local store for tests. Same semantics as the real stores (write-once, idempotent put). */
 export class InMemorySecretStore implements SecretStore {
-  private readonly values = new Map<string, string>();
+  /** ES private, so logging or inspecting the store never prints the secrets. */
+  readonly #values = new Map<string, string>();
 
   constructor(private readonly store: StoreKind = 'local') {}
 
   async put(name: string, value: string): Promise<SecretRef> {
     checkName(name);
-    const existing = this.values.get(name);
+    const existing = this.#values.get(name);
     if (existing !== undefined && !sameValue(existing, value)) throw conflict(name, this.store);
-    this.values.set(name, value);
+    this.#values.set(name, value);
     return { kind: 'secret-ref', store: this.store, name };
   }
 
   async get(ref: SecretRef): Promise<string> {
     const { name } = checkRef(ref, this.store);
-    const v = this.values.get(name);
+    const v = this.#values.get(name);
     if (v === undefined) throw new SecretNotFoundError(`secret "${name}" not found in the in-memory secret store`);
     return v;
   }
 
   /** Number of stored secrets (tests). */
   get size(): number {
-    return this.values.size;
+    return this.#values.size;
   }
 }
 
@@ -113,14 +114,15 @@ export interface LocalFileSecretStoreOptions {
  */
 export class LocalFileSecretStore implements SecretStore {
   readonly dir: string;
-  private readonly ring: PayloadKeyRing;
+  /** ES private (not TS `private`): never shown by util.inspect / JSON.stringify / redactObject if the store is logged. */
+  readonly #ring: PayloadKeyRing;
 
   constructor(opts: LocalFileSecretStoreOptions) {
     this.dir = path.resolve(opts.dir);
     if (findKey(opts.keyRing, opts.keyRing.currentKeyId) === undefined) {
       throw new Error(`current key id "${opts.keyRing.currentKeyId}" is not in the key ring`);
     }
-    this.ring = opts.keyRing;
+    this.#ring = opts.keyRing;
   }
 
   /** Path of the file that holds `name` (exported for tests/ops; the content is ciphertext). */
@@ -133,8 +135,8 @@ export class LocalFileSecretStore implements SecretStore {
   }
 
   private encrypt(name: string, value: string): string {
-    const keyId = this.ring.currentKeyId;
-    const key = findKey(this.ring, keyId);
+    const keyId = this.#ring.currentKeyId;
+    const key = findKey(this.#ring, keyId);
     if (key === undefined) throw new Error(`current key id "${keyId}" is not in the key ring`);
     const blob = aesGcmEncrypt(deriveKey(key, LOCAL_STORE_KEY_PURPOSE), Buffer.from(value, 'utf8'), this.aad(name));
     const file: z.infer<typeof LocalSecretFileSchema> = {
@@ -162,11 +164,11 @@ export class LocalFileSecretStore implements SecretStore {
       throw new Error(`secret file ${file} is not a valid aio-secret/v1 file`);
     }
     if (parsed.name !== name) throw new Error(`secret file ${file} holds secret "${parsed.name}", not "${name}"`);
-    const key = findKey(this.ring, parsed.keyId);
+    const key = findKey(this.#ring, parsed.keyId);
     if (key === undefined) {
       throw new Error(
         `secret "${name}" was encrypted with key id "${parsed.keyId}", which is not in the key ring ` +
-          `(known: ${keyIds(this.ring).join(', ')}); add it to PAYLOAD_KEYS / PAYLOAD_KEY_FILE`,
+          `(known: ${keyIds(this.#ring).join(', ')}); add it to PAYLOAD_KEYS / PAYLOAD_KEY_FILE`,
       );
     }
     try {
