@@ -64,7 +64,7 @@ const HOURS = 3600_000;
 export const ConsoleEnvSchema = z.object({
   CONSOLE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   CONSOLE_HOST: z.string().min(1).default('127.0.0.1'),
-  CONSOLE_USERS_FILE: z.string().min(1, 'CONSOLE_USERS_FILE is required (a JSON file of users; see console/README.md)'),
+  CONSOLE_USERS_FILE: z.string({ error: 'CONSOLE_USERS_FILE is required (a JSON file of users; see console/README.md)' }).min(1, 'CONSOLE_USERS_FILE is required'),
   /** Session lifetime in hours (default 8). */
   CONSOLE_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
   /** Set when the console is served over HTTPS (behind a TLS proxy): cookies get the Secure flag. */
