@@ -232,6 +232,15 @@ export class LocalCluster {
   }
 
   async start(): Promise<this> {
+    try {
+      return await this.startUnsafe();
+    } catch (e) {
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async startUnsafe(): Promise<this> {
     fs.mkdirSync(this.logDir, { recursive: true });
     this.binaries = provisionServerBinaries(this.log);
     const p = await freePorts(11);
@@ -372,6 +381,7 @@ export class LocalCluster {
   async stop(): Promise<void> {
     await this.server?.stop('SIGTERM', 10_000);
     this.postgres?.stop();
+    this.postgres = undefined;
     if (!this.opts.keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
