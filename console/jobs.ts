@@ -57,9 +57,14 @@ function rowOf(wf: WorkflowExecutionInfo): JobRow {
 
 const quote = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
+/** Import-job workflows of this deployment (its task queue). */
+function baseQuery(taskQueue: string | undefined): string {
+  return `WorkflowType = ${quote(IMPORT_JOB_WORKFLOW_TYPE)}${taskQueue ? ` AND TaskQueue = ${quote(taskQueue)}` : ''}`;
+}
+
 /** The visibility query for the operator's search box, or an error message for a term that cannot be searched. */
-export function searchQuery(term: string | undefined): { query: string } | { error: string } {
-  const base = `WorkflowType = ${quote(IMPORT_JOB_WORKFLOW_TYPE)}`;
+export function searchQuery(term: string | undefined, taskQueue?: string): { query: string } | { error: string } {
+  const base = baseQuery(taskQueue);
   const t = (term ?? '').trim();
   if (!t) return { query: base };
   if (!SEARCH_TERM_PATTERN.test(t)) return { error: 'Search by job name, tracking number or drive serial (letters, digits, ".", "_", "-").' };
@@ -112,7 +117,7 @@ export class JobsApi {
   /** Jobs waiting for drives to ship, with their status, oldest (nearest deadline) first. */
   async awaitingShipment(): Promise<{ row: JobRow; status: ImportJobStatus }[]> {
     const rows = await this.list(
-      `WorkflowType = ${quote(IMPORT_JOB_WORKFLOW_TYPE)} AND ExecutionStatus = 'Running' AND ImportJobStep = 'awaiting-shipping'`,
+      `${baseQuery(this.taskQueue)} AND ExecutionStatus = 'Running' AND ImportJobStep = 'awaiting-shipping'`,
     );
     const withStatus = await mapLimited(rows, 8, async (row) => ({ row, status: await this.status(row.workflowId) }));
     return withStatus

@@ -130,7 +130,8 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
     reply.header('content-security-policy', "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     reply.header('x-frame-options', 'DENY');
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts, which the origin check refuses.
+    reply.header('referrer-policy', 'same-origin');
     reply.header('cache-control', 'no-store');
   });
 
@@ -284,7 +285,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   app.get('/jobs', { config: { access: 'operator' } }, async (req, reply) => {
     const session = sessionOf(req);
     const q = ((req.query as { q?: string }).q ?? '').slice(0, 200);
-    const sq = searchQuery(q);
+    const sq = searchQuery(q, opts.taskQueue);
     if ('error' in sq) return sendPage(reply, 400, jobsPage({ session, q, searchError: sq.error, jobs: [] }));
     const rows = await jobs.list(sq.query, 100);
     const enriched = await mapLimited(rows, 8, async (row) => {
