@@ -4,8 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client } from '@temporalio/client';
-import { ConsoleConfigError, loadConsoleConfig, parseUsers, type ConsoleUser } from '../console/config';
+import { ConsoleConfigError, loadConsoleConfig, loadUsersFile, parseUsers, type ConsoleUser } from '../console/config';
 import { escapeHtml, html } from '../console/html';
 import { searchQuery } from '../console/jobs';
 import { hashPassword, verifyPassword } from '../console/passwords';
@@ -94,6 +98,29 @@ describe('console: sign-in and sessions', () => {
     assert.equal(c.sessionTtlMs, 8 * 3600_000);
     assert.equal(c.taskQueue, 'import-jobs');
     assert.throws(() => loadConsoleConfig({ CONSOLE_USERS_FILE: 'u', CONSOLE_PORT: 'eighty' }), /CONSOLE_PORT/);
+  });
+
+  test('hash-password.ts prints a users-file entry that loads and verifies', async () => {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'console', 'hash-password.ts'), '--user', 'bea', '--role', 'operator'], {
+      input: 'a-long-password\n',
+      encoding: 'utf8',
+    });
+    const entry = JSON.parse(out) as ConsoleUser;
+    assert.equal(entry.username, 'bea');
+    assert.equal(entry.role, 'operator');
+    assert.equal(await verifyPassword('a-long-password', entry.passwordHash), true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-users-'));
+    try {
+      const file = path.join(dir, 'users.json');
+      fs.writeFileSync(file, JSON.stringify({ users: [entry] }));
+      assert.deepEqual(loadUsersFile(file), [entry]);
+      fs.writeFileSync(file, JSON.stringify({ users: [entry, entry] }));
+      assert.throws(() => loadUsersFile(file), /duplicate user name bea/);
+      fs.writeFileSync(file, '{');
+      assert.throws(() => loadUsersFile(file), /is not JSON/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('unauthenticated: pages redirect to sign-in, POSTs get 401', async () => {

@@ -107,10 +107,19 @@ describe('shipping console in Chromium', () => {
     const wf = handle.workflowId;
     const driveIds = waiting.drives.map((d) => d.driveId);
 
+    // A second job created with a 2-day shipping window: nearest deadline, so listed first and highlighted.
+    const urgentSpec = await h.spec();
+    const urgent = await startJob({ ...urgentSpec, timing: { ...urgentSpec.timing, shippingWindow: '2 days' } });
+    await waitForStep(urgent, ['awaiting-shipping']);
+
     const { context, page } = await newSession('clerk-ann', 'ann-ships-drives');
     assert.match(new URL(page.url()).pathname, /^\/shipping$/);
     const card = `article[data-job="${spec.jobName}"]`;
     await reloadUntil(page, card);
+    await reloadUntil(page, `article[data-job="${urgentSpec.jobName}"]`);
+    assert.deepEqual(await page.locator('article.job').evaluateAll((els) => els.map((e) => e.getAttribute('data-job'))), [urgentSpec.jobName, spec.jobName], 'oldest deadline first');
+    assert.equal(await page.locator(`article[data-job="${urgentSpec.jobName}"] .badge.urgent`).innerText(), '2 days left');
+    assert.equal(await page.locator(`${card} .badge.ok`).count(), 1);
     const cardText = await page.locator(card).innerText();
     for (const d of driveIds) assert.ok(cardText.includes(d), `drive ${d} listed`);
     assert.match(cardText, /West US/i, 'ship-to site');
@@ -204,6 +213,9 @@ describe('shipping console in Chromium', () => {
     assert.match(rowText, /445566778899/);
     await shot(page, '05-operator-search-tracking');
 
+    await page.goto(`${app.url}/jobs?q=${shipped.spec.jobName}`);
+    await reloadUntil(page, row);
+    assert.equal(await page.locator('tbody tr').count(), 1, 'found by job name');
     const driveId = (shipped.spec.drives as { prepared: { driveId: string }[] }).prepared[1]!.driveId;
     await page.goto(`${app.url}/jobs?q=${encodeURIComponent(driveId)}`);
     await reloadUntil(page, row);
