@@ -361,6 +361,16 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   });
 
   app.setErrorHandler(async (err, req, reply) => {
+    const details = `${err instanceof Error ? err.message : ''} ${String((err as { cause?: { details?: unknown } }).cause?.details ?? '')}`;
+    if (/is not a valid search attribute|unknown search attribute/i.test(details)) {
+      return sendError(
+        reply,
+        503,
+        'Search attributes missing',
+        'Temporal does not know the import-job search attributes (ImportJobStep, ImportTrackingNumber, …). Start the worker once (it registers them unless REGISTER_SEARCH_ATTRIBUTES=false), then reload.',
+        requestSession.get(req),
+      );
+    }
     const status = typeof (err as { statusCode?: number }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
     if (status >= 500) console.error(`[console] ${req.method} ${req.url}: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     const message = status >= 500 ? 'Something went wrong talking to Temporal. Try again in a moment.' : 'The request could not be processed.';
