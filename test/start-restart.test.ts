@@ -1,0 +1,123 @@
+/**
+ * `npm start` for real (scripts/start.ts as a process): brings up the stack, runs the sample job, stops cleanly on
+ * SIGINT (Ctrl-C) and, started again, finds the earlier workflow in the persistent SQLite file.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'start-restart-'));
+let stack: ChildProcess | undefined;
+
+after(() => {
+  stack?.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0 };
+const key = crypto.randomBytes(32).toString('base64');
+
+function baseEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    DATA_DIR: dataDir,
+    PAYLOAD_KEYS: `restart1:${key}`,
+    PAYLOAD_CURRENT_KEY_ID: 'restart1',
+    SECRET_STORE_DIR: path.join(dataDir, 'secrets'),
+    CODEC_SERVER_TOKEN: crypto.randomBytes(24).toString('hex'),
+    LOCAL_AZURE_FILE: path.join(dataDir, 'local-azure.json'),
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.TEMPORAL_PORT}`,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  };
+}
+
+function startStack(): Promise<{ proc: ChildProcess; output: () => string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], { env: baseEnv(), cwd: ROOT });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`npm start did not come up:\n${out}`)), 90_000);
+    const check = setInterval(() => {
+      if (out.includes('[worker] connected to')) {
+        clearTimeout(deadline);
+        clearInterval(check);
+        resolve({ proc, output: () => out });
+      }
+      if (proc.exitCode !== null) {
+        clearTimeout(deadline);
+        clearInterval(check);
+        reject(new Error(`npm start exited early (${proc.exitCode}):\n${out}`));
+      }
+    }, 200);
+  });
+}
+
+function importctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'importctl.cjs'), ...args], { env: baseEnv(), cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+async function stepOf(job: string): Promise<string> {
+  const r = await importctl('status', job, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { step: string }).step;
+}
+
+async function stopWithCtrlC(proc: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.kill('SIGINT');
+  return exited;
+}
+
+test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart finds the workflow', async () => {
+  for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  const first = await startStack();
+  stack = first.proc;
+  assert.match(first.output(), new RegExp(`Temporal gRPC\\s+127\\.0\\.0\\.1:${ports.TEMPORAL_PORT}`));
+  assert.match(first.output(), new RegExp(`Temporal Web UI\\s+http://127\\.0\\.0\\.1:${ports.TEMPORAL_UI_PORT}`));
+
+  const specFile = path.join(dataDir, 'sample', 'sample-job.yaml');
+  const job = /jobName: (\S+)/.exec(fs.readFileSync(specFile, 'utf8'))![1]!;
+  const started = await importctl('start', specFile);
+  assert.equal(started.code, 0, started.stderr);
+  const deadline = Date.now() + 60_000;
+  while ((await stepOf(job)) !== 'awaiting-shipping') {
+    assert.ok(Date.now() < deadline, 'sample job reached awaiting-shipping');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  assert.equal(await stopWithCtrlC(first.proc), 0, 'clean exit on Ctrl-C');
+  assert.match(first.output(), /\[start\] stopped/);
+  assert.ok(fs.statSync(path.join(dataDir, 'temporal', 'dev.db')).size > 0, 'SQLite file kept');
+
+  const second = await startStack();
+  stack = second.proc;
+  assert.equal(await stepOf(job), 'awaiting-shipping', 'the restarted server still has the workflow, and it still waits');
+  const shipped = await importctl('ship', job, '--carrier', 'FedEx', '--tracking', '246813579024');
+  assert.equal(shipped.code, 0, shipped.stderr);
+  assert.equal(await stopWithCtrlC(second.proc), 0);
+  stack = undefined;
+});
