@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { findPostgres, provisionServerBinaries, type PostgresBinaries, type ServerBinaries } from './binaries';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -357,7 +358,7 @@ export class LocalCluster {
     const conn = await Connection.connect({ address: this.address });
     try {
       try {
-        await conn.workflowService.registerNamespace({ namespace: this.namespace, workflowExecutionRetentionPeriod: { seconds: 3 * 86400 } });
+        await conn.workflowService.registerNamespace({ namespace: this.namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
         this.log(`namespace ${this.namespace} registered`);
       } catch (e) {
         if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw e;
