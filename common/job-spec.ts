@@ -59,6 +59,8 @@ export const TimingPolicySchema = z
     /** Tracking polls start here and double up to trackingPollMax. */
     trackingPollInitial: DurationSchema.default('1 hour'),
     trackingPollMax: DurationSchema.default('1 day'),
+    /** A preparation station that stops heartbeating this long is presumed dead; the prepare step resumes elsewhere. */
+    prepareHeartbeatTimeout: DurationSchema.default('2 minutes'),
     /** Alert when shipped drives have not been received after this long. */
     notReceivedAlertAfter: DurationSchema.default('14 days'),
   })

@@ -405,7 +405,7 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
       const prepare = proxyActivities<PrepareActivities>({
         taskQueue: p.stationTaskQueue,
         startToCloseTimeout: '7 days',
-        heartbeatTimeout: '2 minutes',
+        heartbeatTimeout: durationToMs(spec.timing.prepareHeartbeatTimeout),
         retry: { initialInterval: '10 seconds', maximumInterval: '10 minutes', nonRetryableErrorTypes: ['PrepareInputError', 'InsufficientCapacityError'] },
       });
       record('preparing drives', undefined, `${p.drives.length} drive(s) on station queue ${p.stationTaskQueue}`);
