@@ -104,7 +104,8 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   const sessions = new SessionStore(ttl, opts.now);
   const jobs = new JobsApi(opts.client, opts.taskQueue);
   const secure = opts.secureCookies ? '; Secure' : '';
-  const staticDir = path.join(__dirname, 'static');
+  // Next to this file under tsx; from dist/console (tsc does not copy assets), the source folder.
+  const staticDir = [path.join(__dirname, 'static'), path.resolve(__dirname, '..', '..', 'console', 'static')].find((d) => fs.existsSync(d)) ?? path.join(__dirname, 'static');
   const css = fs.readFileSync(path.join(staticDir, 'console.css'));
   const printJs = fs.readFileSync(path.join(staticDir, 'print.js'));
   const requestSession = new WeakMap<FastifyRequest, Session>();
