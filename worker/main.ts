@@ -5,7 +5,9 @@
 import { Connection, Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { loadAzureConfig } from '../activities/azure/config';
+import { z } from 'zod';
 import { loadSecurityConfig } from '../security/config';
+import { redactingLogger } from '../security/redact';
 import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
 import { loadWorkerConfig } from './config';
@@ -17,7 +19,9 @@ async function main(): Promise<void> {
   const security = loadSecurityConfig();
   const dataConverter = dataConverterFor(security);
   const secrets = createSecretStore(security);
-  Runtime.install({ logger: new DefaultLogger((process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
+  const level = z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO').parse(process.env.LOG_LEVEL);
+  // Every log line passes through redaction: keys, tokens and BitLocker passwords never reach the log.
+  Runtime.install({ logger: redactingLogger(new DefaultLogger(level), { keyRing: security.payloadKeys }) });
 
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   if (config.REGISTER_SEARCH_ATTRIBUTES) {

@@ -1,0 +1,183 @@
+/**
+ * `npm run bench:workflows [-- --jobs N --parked P --concurrency C]`
+ * Runs N complete import jobs (tiny prepared drives: start → ship update → emulator advances to Completed) against a
+ * dev server + the emulator, with the production worker as a separate process, then parks P jobs waiting for shipping
+ * at the same time. Prints figures; the last line is:
+ *   jobs_per_s=<X> p99_ship_to_patch_ms=<Y> parked_jobs=<P> worker_rss_mb=<R>
+ * X: completed jobs per second; Y: p99 from the accepted ship update to Azure's PATCH (emulator request log);
+ * P: jobs parked in awaiting-shipping at once; R: the worker process's peak RSS (VmHWM).
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
+import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { startEmulator } from '../emulator/server';
+import { dataConverterFor } from '../security/payload-codec';
+import { LocalFileSecretStore } from '../security/secret-store';
+import { importJobWorkflow } from '../workflows/import-job';
+import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
+import { createDevServerEnv } from '../test/helpers/temporal-env';
+
+const ROOT = path.resolve(__dirname, '..');
+const SUB = '00000000-bbbb-cccc-dddd-000000000001';
+const RG = 'rg-bench';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  const jobs = arg('jobs', 200);
+  const parked = arg('parked', 2000);
+  const concurrency = arg('concurrency', 50);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-workflows-'));
+  const key = crypto.randomBytes(32);
+  const payloadKeys = { currentKeyId: 'bench', keys: { bench: key } };
+  const dataConverter = dataConverterFor({ payloadKeys });
+  const env = await createDevServerEnv({ searchAttributes: [...IMPORT_JOB_SEARCH_ATTRIBUTES], dataConverter });
+  const emulator = await startEmulator({ httpPort: 0, httpsPort: null });
+  const secrets = new LocalFileSecretStore({ dir: path.join(dir, 'secrets'), keyRing: payloadKeys });
+  const ref = await secrets.put('bench-bitlocker', '111111-222222-333333-444444-555555-666666-777777-888888');
+  const taskQueue = 'bench-import-jobs';
+
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TASK_QUEUE: taskQueue,
+      WORKER_ROLES: 'orchestrator',
+      REGISTER_SEARCH_ATTRIBUTES: 'false',
+      PAYLOAD_KEYS: `bench:${key.toString('base64')}`,
+      PAYLOAD_CURRENT_KEY_ID: 'bench',
+      SECRET_STORE_DIR: path.join(dir, 'secrets'),
+      AZURE_ENDPOINT: emulator.httpUrl,
+      AZURE_SUBSCRIPTION_ID: SUB,
+      AZURE_CREDENTIAL: 'static-token',
+      AZURE_ALLOW_INSECURE_HTTP: 'true',
+      LOG_LEVEL: 'WARN',
+      MAX_CONCURRENT_ACTIVITIES: '200',
+      MAX_CONCURRENT_WORKFLOW_TASKS: '200',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+
+  const spec = (jobName: string): JobSpecInput => ({
+    jobName,
+    subscriptionId: SUB,
+    resourceGroup: RG,
+    storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/benchdata`,
+    region: 'westus',
+    returnAddress: { recipientName: 'Bench', streetAddress1: '1 Way', city: 'Redmond', postalCode: '98052', countryOrRegion: 'USA', phone: '+1 425 555 0100', email: 'b@example.com' },
+    returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '1' },
+    drives: { prepared: [{ driveId: `D${jobName.replace(/-/g, '').toUpperCase()}`.slice(0, 20), drivePath: '/bench', bitLockerKeyRef: ref, manifestFile: '\\DriveManifest.xml', manifestHash: 'A'.repeat(32), fileCount: 1, byteCount: 1 }] },
+    timing: { trackingPollInitial: '200 ms', trackingPollMax: '1 second' },
+  });
+  const client = env.client;
+  const retryUntil = async <T>(fn: () => Promise<T>, ok: (e: unknown) => boolean): Promise<T> => {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!ok(err)) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+
+  // Warm-up: the worker bundles workflows and connects.
+  console.log(`worker pid ${worker.pid}; warming up ...`);
+  const shipAcceptedAt = new Map<string, number>();
+  const runJob = async (name: string): Promise<void> => {
+    const handle = await client.workflow.start(importJobWorkflow, { args: [{ spec: spec(name) }], taskQueue, workflowId: workflowIdForJob(name) });
+    await retryUntil(
+      () => handle.executeUpdate(shipUpdate, { args: [{ carrierName: 'FedEx', trackingNumber: crypto.randomInt(1e11, 1e12 - 1).toString(), driveCount: 1, shipDate: new Date().toISOString().slice(0, 10) }] }),
+      (e) => e instanceof WorkflowUpdateFailedError && /not waiting for shipping|No shipping site/.test(String((e.cause as Error | undefined)?.message)),
+    );
+    shipAcceptedAt.set(name, Date.now());
+    await retryUntil(
+      async () => {
+        const res = await fetch(`${emulator.httpUrl}/_emulator/jobs/${SUB}/${RG}/${name}/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"to":"Completed"}' });
+        if (!res.ok) throw new Error(`advance ${res.status}`);
+      },
+      () => true,
+    );
+    await handle.result();
+  };
+  await runJob(`warm-${crypto.randomUUID().slice(0, 8)}`);
+  await fetch(`${emulator.httpUrl}/_emulator/requests`, { method: 'DELETE' });
+  shipAcceptedAt.clear();
+
+  // Phase 1: throughput of complete jobs.
+  const names = Array.from({ length: jobs }, (_, i) => `bench-${i}-${crypto.randomUUID().slice(0, 6)}`);
+  const t0 = Date.now();
+  await pool(names, concurrency, runJob);
+  const seconds = (Date.now() - t0) / 1000;
+  const jobsPerS = jobs / seconds;
+  const log = (await (await fetch(`${emulator.httpUrl}/_emulator/requests`)).json()) as { requests: { method: string; path: string; time: string; status: number }[] };
+  const latencies: number[] = [];
+  for (const r of log.requests) {
+    if (r.method !== 'PATCH' || r.status >= 300) continue;
+    const name = /\/jobs\/([^/?]+)/.exec(r.path)?.[1];
+    const accepted = name ? shipAcceptedAt.get(name) : undefined;
+    if (accepted) latencies.push(Math.max(0, Date.parse(r.time) - accepted));
+  }
+  latencies.sort((a, b) => a - b);
+  const p = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  console.log(`complete jobs: ${jobs} in ${seconds.toFixed(1)} s = ${jobsPerS.toFixed(1)} jobs/s (concurrency ${concurrency})`);
+  console.log(`ship→PATCH ms: p50=${p(0.5)} p90=${p(0.9)} p99=${p(0.99)} (n=${latencies.length})`);
+
+  // Phase 2: park P jobs in awaiting-shipping at the same time.
+  const parkedNames = Array.from({ length: parked }, (_, i) => `park-${i}-${crypto.randomUUID().slice(0, 6)}`);
+  const t1 = Date.now();
+  await pool(parkedNames, concurrency, async (name) => {
+    await client.workflow.start(importJobWorkflow, { args: [{ spec: spec(name) }], taskQueue, workflowId: workflowIdForJob(name) });
+  });
+  let waiting = 0;
+  for (;;) {
+    waiting = 0;
+    for await (const _ of client.workflow.list({ query: `ImportJobStep = 'awaiting-shipping' AND WorkflowId STARTS_WITH 'import-job-park-'` })) waiting++;
+    if (waiting >= parked || Date.now() - t1 > 30 * 60_000) break;
+    process.stdout.write(`\r  parked ${waiting}/${parked} ...`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  // Make sure they really are live: a sample answers its status query.
+  const sample = await client.workflow.getHandle(workflowIdForJob(parkedNames[0]!)).query(statusQuery);
+  console.log(`\nparked: ${waiting} jobs awaiting shipping (sample step: ${sample.step}) after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  const rss = peakRssMb(worker.pid!);
+  console.log(`worker peak RSS: ${rss.toFixed(0)} MB`);
+
+  worker.kill('SIGINT');
+  await new Promise((r) => worker.once('exit', r));
+  await emulator.close();
+  await env.teardown();
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`jobs_per_s=${jobsPerS.toFixed(1)} p99_ship_to_patch_ms=${p(0.99)} parked_jobs=${waiting} worker_rss_mb=${rss.toFixed(0)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
