@@ -31,4 +31,6 @@ if (stamp !== lockHash) {
   run('npm', ['install', '--no-audit', '--no-fund']);
   fs.writeFileSync(stampFile, `${lockHash}\n`);
 }
+// The console's browser tests drive Debian's Chromium (no browser download); only `npm test` needs it.
+if (!process.argv.includes('--dev-server')) run('bash', [path.join(root, 'scripts', 'install-browser.sh')]);
 run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'provision-temporal.ts'), ...process.argv.slice(2)]);

@@ -3,7 +3,7 @@
  *  - Temporal dev server with a persistent SQLite file (data/temporal/dev.db) and its Web UI,
  *  - the Azure Import/Export emulator (unless AZURE_ENDPOINT points at real Azure),
  *  - the codec server (so the Web UI can decode encrypted payloads for an operator who signs in),
- *  - the shipping console (when console/ is present),
+ *  - the shipping console for clerks and operators,
  *  - the worker (orchestrator + this machine's preparation station),
  * then prints where everything is and how to run the sample job. Ctrl-C stops it all cleanly; data is kept.
  */
@@ -18,6 +18,7 @@ import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { ensureLocalTokenFile, loadSecurityConfig } from '../security/config';
 import { EncryptionCodec } from '../security/payload-codec';
 import { startCodecServer } from '../codec-server/server';
+import { startLocalConsole } from '../console/start-local';
 import { provisionTemporalCli } from './lib/temporal-binaries';
 
 const root = path.resolve(__dirname, '..');
@@ -213,13 +214,10 @@ async function main(): Promise<void> {
   });
   closers.push({ name: 'codec server', close: () => codec.close() });
 
-  // 4. The shipping console, when present.
+  // 4. The shipping console.
   let consoleUrl: string | undefined;
-  const consoleStart = path.join(root, 'console', 'start-local.ts');
-  if (fs.existsSync(consoleStart)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(consoleStart) as { startLocalConsole(o: { temporalAddress: string; dataDir: string; port: number; log: (l: string) => void }): Promise<{ url: string; close(): Promise<void> }> };
-    const running = await mod.startLocalConsole({ temporalAddress: `127.0.0.1:${env.TEMPORAL_PORT}`, dataDir, port: env.CONSOLE_PORT, log });
+  {
+    const running = await startLocalConsole({ temporalAddress: `127.0.0.1:${env.TEMPORAL_PORT}`, dataDir, port: env.CONSOLE_PORT, log });
     closers.push({ name: 'console', close: () => running.close() });
     consoleUrl = running.url;
   }
@@ -239,6 +237,7 @@ async function main(): Promise<void> {
   Temporal gRPC      127.0.0.1:${env.TEMPORAL_PORT}
   Temporal Web UI    http://127.0.0.1:${env.TEMPORAL_UI_PORT}
   Codec server       ${codec.url}   (sign in at ${codec.url}/login with the token in ${rel(tokenFile.path)})
+  Console users      ${path.join(rel(dataDir), 'console-initial-passwords.txt')} (operator, clerk)
   Azure              ${emulator ? `emulator ${emulator.httpUrl} (HTTPS ${emulator.httpsUrl}, CA ${rel(emulator.caCertPath ?? '')})` : env.AZURE_ENDPOINT}${consoleUrl ? `\n  Shipping console   ${consoleUrl}` : ''}
 
   Try the sample job (in another terminal):
