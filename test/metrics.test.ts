@@ -1,0 +1,287 @@
+/**
+ * Worker metrics: the Temporal SDK runtime's Prometheus exporter merged with the project's counters on one endpoint,
+ * scraped (fetch) while an import job runs on the dev server against the emulator through instrumented activities;
+ * plus the config, the HTTP endpoint and OpenTelemetry tracing (spans for workflow and activities).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AzureConfigSchema } from '../activities/azure/config';
+import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
+import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { startEmulator, type RunningEmulator } from '../emulator/server';
+import {
+  instrumentActivities,
+  loadMetricsConfig,
+  recordPrepareBytes,
+  runtimeTelemetryOptions,
+  startMetricsServer,
+  type MetricsServer,
+} from '../metrics';
+import { createTracing } from '../metrics/tracing';
+import { findTemporalCli } from '../scripts/lib/temporal-binaries';
+import { freePort } from '../scripts/cluster/cluster';
+import { InMemorySecretStore } from '../security/secret-store';
+import { buildImportJobActivities, createOrchestratorWorker, WORKFLOWS_PATH } from '../worker/create-workers';
+import { importJobWorkflow } from '../workflows/import-job';
+import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, TEST_BITLOCKER_KEYS, testDataConverter } from './helpers/import-job-harness';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Value of one sample line `name{labels} value` (labels in any order), or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const m = /^([^{\s]+)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+let env: TestWorkflowEnvironment;
+let emulator: RunningEmulator;
+let metrics: MetricsServer;
+let dir: string;
+
+before(async () => {
+  const temporalPort = await freePort();
+  const config = loadMetricsConfig({ METRICS_BIND: '127.0.0.1:0', TEMPORAL_METRICS_BIND: `127.0.0.1:${temporalPort}` });
+  // Exactly what worker/main.ts does, before any connection exists.
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: runtimeTelemetryOptions(config) });
+  metrics = (await startMetricsServer(config))!;
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('The Temporal CLI is not provisioned: run `npm run provision`.');
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cli }, searchAttributes: [...IMPORT_JOB_SEARCH_ATTRIBUTES] },
+    client: { dataConverter: testDataConverter },
+  });
+  emulator = await startEmulator({ httpPort: 0, httpsPort: null });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-metrics-'));
+});
+
+after(async () => {
+  await metrics?.close();
+  await emulator?.close();
+  await env?.teardown();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('metrics config', () => {
+  test('defaults to loopback; METRICS_BIND=off disables; bad values name the variable', () => {
+    assert.deepEqual(loadMetricsConfig({}), {
+      bind: '127.0.0.1:9464',
+      temporalBind: '127.0.0.1:9465',
+      otlpEndpoint: undefined,
+      serviceName: 'azure-import-orchestrator-worker',
+    });
+    assert.equal(loadMetricsConfig({ METRICS_BIND: 'off' }).bind, undefined);
+    assert.equal(runtimeTelemetryOptions(loadMetricsConfig({ METRICS_BIND: 'off' })), undefined);
+    assert.throws(() => loadMetricsConfig({ METRICS_BIND: '9464' }), /METRICS_BIND: expected host:port/);
+    assert.throws(() => loadMetricsConfig({ METRICS_BIND: '127.0.0.1:0' }), /TEMPORAL_METRICS_BIND/);
+    assert.throws(() => loadMetricsConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+    assert.equal(loadMetricsConfig({ METRICS_BIND: '0.0.0.0:9100' }).temporalBind, '127.0.0.1:9101', 'the core exporter stays on loopback');
+  });
+});
+
+describe('metrics endpoint during an import job', () => {
+  test('serves Temporal runtime metrics and project counters (job states, reminders, Azure errors, prepare bytes)', async () => {
+    const azure = AzureConfigSchema.parse({
+      endpoint: emulator.httpUrl,
+      subscriptionId: SUBSCRIPTION_ID,
+      credential: 'static-token',
+      staticToken: 'metrics-token',
+      allowInsecureHttp: true,
+      apiVersion: '2021-01-01',
+    });
+    const secrets = new InMemorySecretStore();
+    const taskQueue = `metrics-${randomUUID()}`;
+    const worker = await createOrchestratorWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: env.client })),
+      dataConverter: testDataConverter,
+    });
+    const drives = [];
+    for (let i = 0; i < 2; i++) {
+      const driveId = `METDRV${i}${randomUUID().slice(0, 4).toUpperCase()}`;
+      drives.push({
+        driveId,
+        drivePath: path.join(dir, driveId),
+        bitLockerKeyRef: await secrets.put(`bitlocker-${driveId}`, TEST_BITLOCKER_KEYS[i]!),
+        manifestFile: '\\DriveManifest.xml',
+        manifestHash: randomUUID().replace(/-/g, '').toUpperCase(),
+        fileCount: 1,
+        byteCount: 10,
+      });
+    }
+    const spec: JobSpecInput = {
+      jobName: `met-${randomUUID().slice(0, 8)}`,
+      subscriptionId: SUBSCRIPTION_ID,
+      resourceGroup: RESOURCE_GROUP,
+      storageAccountId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/importdata`,
+      region: 'westus',
+      returnAddress: {
+        recipientName: 'Dana Operator',
+        streetAddress1: '1 Harbour Road',
+        city: 'Seattle',
+        stateOrProvince: 'WA',
+        postalCode: '98101',
+        countryOrRegion: 'USA',
+        phone: '+1 206 555 0100',
+        email: 'dana@example.com',
+      },
+      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '987654321' },
+      drives: { prepared: drives },
+      notification: { kind: 'file', path: path.join(dir, 'notifications.jsonl') },
+      timing: {
+        shippingWindow: '1 hour',
+        reminders: ['1 second', '2 seconds'],
+        trackingPollInitial: '1 second',
+        trackingPollMax: '1 second',
+        closedSiteRetryInterval: '1 second',
+      },
+    };
+    // One Put Job fails with 503 first (retried by Temporal): an AzureServerError to count.
+    const fault = await fetch(`${emulator.httpUrl}/_emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'Jobs_Create', kind: 'status', status: 503, count: 1 }),
+    });
+    assert.ok(fault.ok);
+
+    const scrape = async (): Promise<string> => {
+      const res = await fetch(metrics.url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      return res.text();
+    };
+
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(importJobWorkflow, {
+        args: [{ spec, startedBy: 'metrics-test' }],
+        taskQueue,
+        workflowId: workflowIdForJob(spec.jobName),
+      });
+      // Reminder (1 s) and escalation (2 s) while waiting for shipping.
+      await until(async () => (await handle.query(statusQuery)).remindersSent.length === 2, 30_000, 'reminder + escalation');
+
+      // Scraped mid-run: the Temporal runtime's own metrics are there already.
+      const during = await scrape();
+      assert.ok(sample(during, 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker', task_queue: taskQueue }) !== undefined, 'Temporal slot metrics for our task queue');
+      assert.ok(/^temporal_(workflow_task|activity)_\w+/m.test(during), 'Temporal task metrics');
+      assert.equal(sample(during, 'aio_temporal_runtime_metrics_up'), 1);
+      assert.equal(sample(during, 'aio_reminders_sent_total', { kind: 'reminder' }), 1);
+      assert.equal(sample(during, 'aio_reminders_sent_total', { kind: 'escalation' }), 1);
+      assert.equal(sample(during, 'aio_azure_errors_total', { type: 'AzureServerError' }), 1);
+      assert.equal(sample(during, 'aio_import_job_state_transitions_total', { state: 'Creating' }), 1);
+
+      await handle.executeUpdate(shipUpdate, {
+        args: [{ carrierName: 'FedEx', trackingNumber: '123456789012', driveCount: 2, shipDate: new Date().toISOString().slice(0, 10) }],
+      });
+      await until(async () => (await handle.query(statusQuery)).step === 'tracking', 30_000, 'tracking');
+      const adv = await fetch(`${emulator.httpUrl}/_emulator/jobs/${SUBSCRIPTION_ID}/${RESOURCE_GROUP}/${spec.jobName}/advance`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: 'Completed' }),
+      });
+      assert.ok(adv.ok);
+      assert.equal((await handle.result()).result, 'completed');
+    });
+
+    recordPrepareBytes(4096, 2);
+    const text = await scrape();
+    assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Shipping' }), 1);
+    assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Completed' }), 1);
+    assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Creating' }), 1, 'polls of an unchanged state count once');
+    assert.equal(sample(text, 'aio_notifications_sent_total', { kind: 'completed' }), 1);
+    assert.equal(sample(text, 'aio_activity_failures_total', { activity: 'createAzureJob', type: 'AzureServerError' }), 1);
+    assert.equal(sample(text, 'aio_prepare_bytes_total'), 4096);
+    assert.equal(sample(text, 'aio_prepare_bytes_per_second'), 2048);
+    assert.ok((sample(text, 'temporal_workflow_completed', { task_queue: taskQueue }) ?? 0) >= 1, 'temporal_workflow_completed for our queue');
+    assert.ok(sample(text, 'aio_process_resident_memory_bytes') !== undefined, 'process metrics');
+    // Secrets never reach metrics.
+    assert.ok(!text.includes(TEST_BITLOCKER_KEYS[0]!) && !text.includes('metrics-token'));
+  });
+
+  test('GET /healthz is ok, other paths 404, non-GET 405', async () => {
+    const base = metrics.url.replace(/\/metrics$/, '');
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/nope`)).status, 404);
+    assert.equal((await fetch(metrics.url, { method: 'POST' })).status, 405);
+    assert.match(metrics.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'bound to loopback');
+  });
+
+  test('instrumentActivities passes results and errors through unchanged and counts prepared bytes', async () => {
+    const failure = ApplicationFailure.create({ message: 'throttled', type: 'AzureThrottledError' });
+    const acts = instrumentActivities({
+      async prepareDrives(): Promise<{ drives: { byteCount: number }[] }> {
+        return { drives: [{ byteCount: 100 }, { byteCount: 28 }] };
+      },
+      async getSite(): Promise<never> {
+        throw failure;
+      },
+    });
+    const before = sample(await (await fetch(metrics.url)).text(), 'aio_prepare_bytes_total') ?? 0;
+    assert.deepEqual(await acts.prepareDrives(), { drives: [{ byteCount: 100 }, { byteCount: 28 }] });
+    await assert.rejects(acts.getSite(), (e) => e === failure);
+    const text = await (await fetch(metrics.url)).text();
+    assert.equal(sample(text, 'aio_prepare_bytes_total'), before + 128);
+    assert.equal(sample(text, 'aio_azure_errors_total', { type: 'AzureThrottledError' }), 1);
+  });
+});
+
+describe('OpenTelemetry tracing', () => {
+  test('off without OTEL_EXPORTER_OTLP_ENDPOINT; with an exporter the plugin exports workflow spans', async () => {
+    assert.equal(createTracing(loadMetricsConfig({})), undefined);
+    const exporter = new InMemorySpanExporter();
+    const tracing = createTracing(loadMetricsConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }), { exporter })!;
+    const taskQueue = `tracing-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: {},
+      dataConverter: testDataConverter,
+      plugins: [tracing.plugin],
+    });
+    // A job spec the workflow rejects at once: enough to trace the workflow without Azure.
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(importJobWorkflow, {
+        args: [{ spec: { jobName: 'x' } as unknown as JobSpecInput, startedBy: 'tracing-test' }],
+        taskQueue,
+        workflowId: `tracing-${randomUUID()}`,
+      });
+      await assert.rejects(handle.result());
+    });
+    await tracing.spanProcessor.forceFlush();
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    assert.ok(names.some((n) => n.startsWith('RunWorkflow:importJobWorkflow')), `workflow span exported (got ${names.join(', ')})`);
+    await tracing.shutdown();
+  });
+});
