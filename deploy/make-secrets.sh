@@ -16,5 +16,10 @@ if new console-users.json; then
   entry="$(npx tsx console/hash-password.ts --user "${1:-operator}" --role operator)"
   printf '{ "users": [ %s ] }\n' "$entry" > "$dir/console-users.json"
 fi
-chmod 600 "$dir"/*
+# The project's containers run as node (uid 1000) and insist on mode 0600 for key files: the owner must be uid 1000.
+chmod 600 "$dir"/payload-keys.json "$dir"/codec-server-token "$dir"/console-users.json
+if [ "$(id -u)" = 0 ]; then chown 1000:1000 "$dir"/payload-keys.json "$dir"/codec-server-token "$dir"/console-users.json; fi
+# PostgreSQL (uid 999) and the Temporal server (uid 1000) both read the DB password; the 0700 directory guards it here.
+chmod 644 "$dir"/postgres-password
+chmod 700 "$dir"
 echo "Back up $dir/payload-keys.json: losing it makes every encrypted history unreadable."

@@ -6,7 +6,8 @@
  * (one PUT, one PATCH in the emulator's request log), nothing lost and nothing duplicated.
  *
  * Slow (~3-4 min): a PUT whose worker died is only retried after the activity's 2-minute start-to-close timeout.
- * First run also builds the server with `go install` (several minutes). Skips when PostgreSQL is not installed.
+ * First run also builds the server with `go install` (several minutes). Skips when PostgreSQL is not installed or
+ * there is neither a cached server build nor Go.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,8 @@ import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
 import type { PreparedDrive } from '../common/prepare-contract';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { LocalCluster, workerProcess, type ManagedProcess } from '../scripts/cluster/cluster';
-import { findPostgres } from '../scripts/cluster/binaries';
+import { spawnSync } from 'node:child_process';
+import { findPostgres, findServerBinaries } from '../scripts/cluster/binaries';
 import { createDataConverter } from '../security/payload-codec';
 import { LocalFileSecretStore } from '../security/secret-store';
 import { importJobWorkflow } from '../workflows/import-job';
@@ -31,11 +33,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => console.log(`[reliability +${Math.round((Date.now() - t0) / 1000)}s] ${line}`);
 const t0 = Date.now();
 
-let postgresMissing: string | undefined;
+let unavailable: string | undefined;
 try {
   findPostgres();
+  if (!findServerBinaries() && spawnSync('go', ['version']).status !== 0) {
+    unavailable = 'neither a cached Temporal server build nor Go to build one (set TEMPORAL_SERVER_PATH and TEMPORAL_SQL_TOOL_PATH)';
+  }
 } catch (e) {
-  postgresMissing = (e as Error).message;
+  unavailable = (e as Error).message;
 }
 
 let cluster: LocalCluster;
@@ -76,7 +81,7 @@ async function retrying<T>(fn: () => Promise<T>, what: string, timeoutMs = 90_00
   }
 }
 
-describe('reliability on a PostgreSQL-backed Temporal cluster', { skip: postgresMissing }, () => {
+describe('reliability on a PostgreSQL-backed Temporal cluster', { skip: unavailable }, () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aio-reliability-'));
     cluster = await new LocalCluster({ log }).start();
