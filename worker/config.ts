@@ -18,6 +18,8 @@ export const WorkerConfigSchema = z.object({
   REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  /** Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake. */
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(500),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 

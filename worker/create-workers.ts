@@ -72,6 +72,7 @@ export async function createOrchestratorWorker(opts: {
   dataConverter?: DataConverter;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  maxCachedWorkflows?: number;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -82,8 +83,8 @@ export async function createOrchestratorWorker(opts: {
     dataConverter: opts.dataConverter,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
-    // Parked jobs wait for weeks: keep their state out of the sticky cache when memory is needed.
-    maxCachedWorkflows: 2000,
+    // Parked jobs wait for weeks: a bounded sticky cache keeps memory flat however many jobs are parked.
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 500,
   });
 }
 

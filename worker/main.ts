@@ -43,6 +43,7 @@ async function main(): Promise<void> {
         dataConverter,
         maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
         maxConcurrentWorkflowTaskExecutions: config.MAX_CONCURRENT_WORKFLOW_TASKS,
+        maxCachedWorkflows: config.MAX_CACHED_WORKFLOWS,
       }),
     );
     console.log(`[worker] orchestrator on task queue "${config.TASK_QUEUE}" (Azure endpoint ${azure.endpoint})`);
