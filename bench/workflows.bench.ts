@@ -78,6 +78,7 @@ async function main(): Promise<void> {
       AZURE_CREDENTIAL: 'static-token',
       AZURE_ALLOW_INSECURE_HTTP: 'true',
       LOG_LEVEL: 'WARN',
+      METRICS_BIND: 'off',
       MAX_CONCURRENT_ACTIVITIES: '200',
       MAX_CONCURRENT_WORKFLOW_TASKS: '200',
     },

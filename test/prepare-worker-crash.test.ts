@@ -74,6 +74,7 @@ function startStation(): ChildProcess {
       PAYLOAD_CURRENT_KEY_ID: 'crash1',
       SECRET_STORE_DIR: path.join(dir, 'secrets'),
       LOG_LEVEL: 'WARN',
+      METRICS_BIND: 'off',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0 };
+const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0, METRICS_PORT: 0, TEMPORAL_METRICS_PORT: 0 };
 const key = crypto.randomBytes(32).toString('base64');
 
 function baseEnv(): Record<string, string> {
@@ -43,6 +43,8 @@ function baseEnv(): Record<string, string> {
     CODEC_SERVER_TOKEN: crypto.randomBytes(24).toString('hex'),
     LOCAL_AZURE_FILE: path.join(dataDir, 'local-azure.json'),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.TEMPORAL_PORT}`,
+    METRICS_BIND: `127.0.0.1:${ports.METRICS_PORT}`,
+    TEMPORAL_METRICS_BIND: `127.0.0.1:${ports.TEMPORAL_METRICS_PORT}`,
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };
 }
@@ -98,6 +100,9 @@ test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart find
   stack = first.proc;
   assert.match(first.output(), new RegExp(`Temporal gRPC\\s+127\\.0\\.0\\.1:${ports.TEMPORAL_PORT}`));
   assert.match(first.output(), new RegExp(`Temporal Web UI\\s+http://127\\.0\\.0\\.1:${ports.TEMPORAL_UI_PORT}`));
+  // The worker's Prometheus endpoint serves Temporal's and the project's metrics.
+  const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
+  assert.match(metrics, /aio_/);
 
   const specFile = path.join(dataDir, 'sample', 'sample-job.yaml');
   const job = /jobName: (\S+)/.exec(fs.readFileSync(specFile, 'utf8'))![1]!;

@@ -4,7 +4,7 @@
 import { Connection, Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkerPlugin, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ImportExportClient } from '../activities/azure/client';
 import type { AzureConfig } from '../activities/azure/config';
 import { createImportJobActivities } from '../activities/import-job-activities';
@@ -53,8 +53,9 @@ export async function registerSearchAttributes(connection: Connection, namespace
 }
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Bundles the workflow code once per process (webpack takes seconds). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+/** Bundles the workflow code once per process (webpack takes seconds); plugins (tracing) add their interceptors. */
+export function workflowBundle(plugins: WorkerPlugin[] = []): Promise<WorkflowBundleWithSourceMap> {
+  if (plugins.length > 0) return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, plugins });
   bundlePromise ??= bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
@@ -73,13 +74,15 @@ export async function createOrchestratorWorker(opts: {
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  plugins?: WorkerPlugin[];
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(opts.plugins),
     activities: opts.activities,
+    plugins: opts.plugins,
     dataConverter: opts.dataConverter,
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,

@@ -10,6 +10,8 @@ import { loadSecurityConfig } from '../security/config';
 import { redactingLogger } from '../security/redact';
 import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
+import { instrumentActivities, loadMetricsConfig, runtimeTelemetryOptions, startMetricsServer } from '../metrics';
+import { createTracing } from '../metrics/tracing';
 import { loadWorkerConfig } from './config';
 import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from './create-workers';
 import { createPrepareWorker } from './prepare-worker';
@@ -21,14 +23,22 @@ async function main(): Promise<void> {
   const secrets = createSecretStore(security);
   const level = z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO').parse(process.env.LOG_LEVEL);
   // Every log line passes through redaction: keys, tokens and BitLocker passwords never reach the log.
-  Runtime.install({ logger: redactingLogger(new DefaultLogger(level), { keyRing: security.payloadKeys }) });
+  const metricsConfig = loadMetricsConfig();
+  Runtime.install({
+    logger: redactingLogger(new DefaultLogger(level), { keyRing: security.payloadKeys }),
+    telemetryOptions: runtimeTelemetryOptions(metricsConfig),
+  });
+  const metricsServer = await startMetricsServer(metricsConfig);
+  if (metricsServer) console.log(`[worker] metrics (Prometheus) on ${metricsServer.url}`);
+  const tracing = createTracing(metricsConfig);
+  const plugins = tracing ? [tracing.plugin] : [];
 
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   if (config.REGISTER_SEARCH_ATTRIBUTES) {
     const added = await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
     if (added.length > 0) console.log(`[worker] registered search attributes: ${added.join(', ')}`);
   }
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter, plugins });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
 
   const workers: Worker[] = [];
@@ -39,7 +49,8 @@ async function main(): Promise<void> {
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TASK_QUEUE,
-        activities: buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE }),
+        activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE })),
+        plugins,
         dataConverter,
         maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
         maxConcurrentWorkflowTaskExecutions: config.MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -49,7 +60,7 @@ async function main(): Promise<void> {
     console.log(`[worker] orchestrator on task queue "${config.TASK_QUEUE}" (Azure endpoint ${azure.endpoint})`);
   }
   if (config.WORKER_ROLES.includes('prepare')) {
-    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter }));
+    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter, plugins }));
     console.log(`[worker] preparation station on task queue "${config.PREPARE_TASK_QUEUE}"`);
   }
   console.log(`[worker] connected to ${config.TEMPORAL_ADDRESS} namespace ${config.TEMPORAL_NAMESPACE}; Ctrl-C to stop`);
@@ -57,6 +68,8 @@ async function main(): Promise<void> {
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
   await clientConnection.close();
+  await metricsServer?.close();
+  await tracing?.shutdown();
   console.log('[worker] stopped');
 }
 

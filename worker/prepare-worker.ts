@@ -1,6 +1,7 @@
 /** The preparation-station worker: runs drive preparation where the drives are attached. */
 import type { DataConverter } from '@temporalio/common';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerPlugin } from '@temporalio/worker';
+import { instrumentActivities } from '../metrics';
 import { createPrepareActivities } from '../activities/prepare/activity';
 import type { SecretStore } from '../common/secret-ref';
 
@@ -10,12 +11,14 @@ export async function createPrepareWorker(opts: {
   taskQueue: string;
   secrets: SecretStore;
   dataConverter?: DataConverter;
+  plugins?: WorkerPlugin[];
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createPrepareActivities({ secrets: opts.secrets }),
+    activities: instrumentActivities(createPrepareActivities({ secrets: opts.secrets })),
+    plugins: opts.plugins,
     dataConverter: opts.dataConverter,
     // Copying saturates the disks; a couple of preparations at once is plenty.
     maxConcurrentActivityTaskExecutions: 2,
