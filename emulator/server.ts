@@ -609,6 +609,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
                 }),
             ),
           );
+          emulator.store.flush();
         })();
         return closed;
       },

@@ -148,8 +148,16 @@ export class Store {
     this.save();
   }
 
-  /** Deletes jobs whose service timers ran out. Returns true if anything changed. */
+  private lastExpiry = { wallMs: 0, offsetMs: Number.NaN };
+
+  /**
+   * Deletes jobs whose service timers ran out. Returns true if anything changed. A scan costs O(jobs), so it runs at
+   * most once a second of real time unless the virtual clock moved (service timers are days long).
+   */
   expire(): boolean {
+    const wall = Date.now();
+    if (this.lastExpiry.offsetMs === this.clockOffsetMs && wall - this.lastExpiry.wallMs < 1000) return false;
+    this.lastExpiry = { wallMs: wall, offsetMs: this.clockOffsetMs };
     const now = this.now().getTime();
     let changed = false;
     for (const [k, j] of this.jobs) {
@@ -166,8 +174,21 @@ export class Store {
     return changed;
   }
 
-  /** Writes the state atomically (temp file + fsync + rename), mode 0600. */
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Schedules a write of the state. Writes are coalesced (one per ~20 ms however many requests changed state), so a
+   * busy emulator with thousands of jobs does not rewrite its whole database on every request; close() flushes.
+   */
   save(): void {
+    this.saveTimer ??= setTimeout(() => this.flush(), 20);
+  }
+
+  /** Writes the state now if a write is pending: atomically (temp file + fsync + rename), mode 0600. */
+  flush(): void {
+    if (this.saveTimer === undefined) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     const state: PersistedState = {
       version: 1,
       clockOffsetMs: this.clockOffsetMs,
