@@ -35,6 +35,8 @@ const StartEnvSchema = z.object({
 });
 
 const log = (line: string): void => console.log(`[start] ${line}`);
+/** Child processes, so that a failed start never leaves a server or worker running on its own. */
+const children: { name: string; proc: ChildProcess; signal: NodeJS.Signals; timeoutMs: number }[] = [];
 const EMULATOR_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 
 function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
@@ -132,7 +134,6 @@ async function main(): Promise<void> {
   const env = StartEnvSchema.parse(process.env);
   const dataDir = path.resolve(env.DATA_DIR);
   fs.mkdirSync(path.join(dataDir, 'temporal'), { recursive: true });
-  const children: { name: string; proc: ChildProcess; signal: NodeJS.Signals; timeoutMs: number }[] = [];
   const closers: { name: string; close: () => Promise<void> }[] = [];
   let stopping = false;
 
@@ -250,5 +251,6 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   console.error(`[start] ${err instanceof Error ? err.message : String(err)}`);
+  for (const c of children) c.proc.kill('SIGTERM');
   process.exit(1);
 });

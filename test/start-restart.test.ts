@@ -16,7 +16,14 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'start-restart-'));
 let stack: ChildProcess | undefined;
 
 after(() => {
-  stack?.kill('SIGKILL');
+  // start.ts runs in its own process group with its children: take the whole group down.
+  if (stack?.pid && stack.exitCode === null) {
+    try {
+      process.kill(-stack.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -50,7 +57,7 @@ function baseEnv(): Record<string, string> {
 }
 
 function startStack(): Promise<{ proc: ChildProcess; output: () => string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], { env: baseEnv(), cwd: ROOT });
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], { env: baseEnv(), cwd: ROOT, detached: true });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -85,16 +92,20 @@ function importctl(...args: string[]): Promise<{ code: number; stdout: string; s
 async function stepOf(job: string): Promise<string> {
   const r = await importctl('status', job, '--json');
   assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { step: string }).step;
+  const s = JSON.parse(r.stdout) as { step: string; failure?: string };
+  assert.notEqual(s.step, 'failed', `the sample job failed: ${s.failure}`);
+  return s.step;
 }
 
+/** Ctrl-C in a terminal signals the whole foreground process group: start.ts and its children at once. */
 async function stopWithCtrlC(proc: ChildProcess): Promise<number | null> {
+  if (proc.exitCode !== null) return proc.exitCode;
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  proc.kill('SIGINT');
+  process.kill(-proc.pid!, 'SIGINT');
   return exited;
 }
 
-test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart finds the workflow', async () => {
+test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart finds the workflow', { timeout: 300_000 }, async () => {
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   const first = await startStack();
   stack = first.proc;
@@ -108,7 +119,7 @@ test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart find
   const job = /jobName: (\S+)/.exec(fs.readFileSync(specFile, 'utf8'))![1]!;
   const started = await importctl('start', specFile);
   assert.equal(started.code, 0, started.stderr);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   while ((await stepOf(job)) !== 'awaiting-shipping') {
     assert.ok(Date.now() < deadline, 'sample job reached awaiting-shipping');
     await new Promise((r) => setTimeout(r, 500));
