@@ -7,6 +7,7 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE}
 
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=1024 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     SECRET_STORE_DIR=/data/secrets
 WORKDIR /app

@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   const ref = await secrets.put('bench-bitlocker', '111111-222222-333333-444444-555555-666666-777777-888888');
   const taskQueue = 'bench-import-jobs';
 
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+  // As recommended for production (docs/production.md): a bounded V8 heap keeps GC from letting RSS drift upwards.
+  const worker = spawn(process.execPath, ['--max-old-space-size=1024', '--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.address,

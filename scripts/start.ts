@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   }
 
   // 5. The worker (orchestrator + preparation station), as its own process.
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'worker', 'main.ts')], { env: workerEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  const worker = spawn(process.execPath, ['--max-old-space-size=1024', '--import', 'tsx', path.join(root, 'worker', 'main.ts')], { env: workerEnv, stdio: ['ignore', 'inherit', 'inherit'] });
   children.push({ name: 'worker', proc: worker, signal: 'SIGINT', timeoutMs: 30_000 });
   worker.on('exit', (code) => {
     if (!stopping) void shutdown(`the worker exited (code ${code})`);
