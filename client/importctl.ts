@@ -1,7 +1,7 @@
 /**
  * importctl — the operations team's and shipping clerks' command line for import jobs.
  * Exit codes scripts can rely on: 0 ok, 1 unexpected failure, 2 invalid input, 3 refused by the workflow
- * (validator / not allowed now), 4 job not found, 5 job ended unsuccessfully (--wait), 130 interrupted.
+ * (validator / not allowed now), 4 job not found, 130 interrupted.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +32,7 @@ import {
 import { formatJobList, formatSites, formatStatus } from './format';
 import { loadJobSpecFile } from './spec-file';
 
-export const EXIT = { ok: 0, failure: 1, input: 2, refused: 3, notFound: 4, unsuccessful: 5, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failure: 1, input: 2, refused: 3, notFound: 4, interrupted: 130 } as const;
 
 const ClientEnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -44,6 +44,8 @@ export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   env: Record<string, string | undefined>;
+  /** Aborted on Ctrl-C: a running `prepare` stops cleanly (its journal makes a re-run resume). */
+  signal?: AbortSignal;
 }
 
 class CliExit extends Error {
@@ -250,6 +252,7 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
         stdout: { write: (s: string) => io.stdout(s), isTTY: process.stdout.isTTY },
         stderr: { write: (s: string) => io.stderr(s), isTTY: process.stderr.isTTY },
         secrets: createSecretStore(loadSecurityConfig(io.env)),
+        signal: io.signal,
       } as Parameters<typeof runPrepareCommand>[1]);
       if (code !== 0) throw new CliExit(code, '');
     });
@@ -321,10 +324,18 @@ async function readPrepareProgress(handle: WorkflowHandle): Promise<z.infer<type
 
 /** Process entry point (bin/importctl.cjs, `npm run importctl`). */
 export function main(): void {
+  const interrupt = new AbortController();
+  const preparing = process.argv[2] === 'prepare';
+  process.once('SIGINT', () => {
+    interrupt.abort();
+    // `prepare` stops at a safe point and exits 130 itself; everything else can stop at once.
+    if (!preparing) process.exit(EXIT.interrupted);
+  });
   void runImportctl(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,
+    signal: interrupt.signal,
   }).then((code) => {
     process.exitCode = code;
   });
