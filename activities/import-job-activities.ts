@@ -139,10 +139,13 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
     async updateShipping(raw: ShippingUpdateRequest): Promise<{ snapshot: JobSnapshot; applied: boolean }> {
       const req = ShippingUpdateRequestSchema.parse(raw);
       const client = deps.azureFor(req.subscriptionId);
-      const current = await azureCall(() => client.getJob(req.resourceGroup, req.jobName));
-      const existing = current.properties.deliveryPackage;
-      if (current.properties.state !== 'Creating' && existing?.trackingNumber === req.shipment.trackingNumber) {
-        return { snapshot: toJobSnapshot(current), applied: false };
+      // Only a retry can follow a PATCH whose response was lost: check first then, and save the round trip otherwise.
+      if (Context.current().info.attempt > 1) {
+        const current = await azureCall(() => client.getJob(req.resourceGroup, req.jobName));
+        const existing = current.properties.deliveryPackage;
+        if (current.properties.state !== 'Creating' && existing?.trackingNumber === req.shipment.trackingNumber) {
+          return { snapshot: toJobSnapshot(current), applied: false };
+        }
       }
       const updated = await azureCall(() =>
         client.updateJob(req.resourceGroup, req.jobName, {

@@ -60,7 +60,9 @@ async function main(): Promise<void> {
   const env = await createDevServerEnv({ searchAttributes: [...IMPORT_JOB_SEARCH_ATTRIBUTES], dataConverter });
   const emulator = await startEmulator({ httpPort: 0, httpsPort: null });
   const secrets = new LocalFileSecretStore({ dir: path.join(dir, 'secrets'), keyRing: payloadKeys });
-  const ref = await secrets.put('bench-bitlocker', '111111-222222-333333-444444-555555-666666-777777-888888');
+  // A throwaway BitLocker-style recovery password for the benchmark's drives.
+  const benchKey = Array.from({ length: 8 }, () => String(crypto.randomInt(0, 1_000_000)).padStart(6, '0')).join('-');
+  const ref = await secrets.put('bench-bitlocker', benchKey);
   const taskQueue = 'bench-import-jobs';
 
   // As recommended for production (docs/production.md): a bounded V8 heap keeps GC from letting RSS drift upwards.

@@ -263,6 +263,20 @@ describe('import-job workflow on the dev server', () => {
     await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'done' }] });
   });
 
+  test('a lost Update Job Properties response is retried without a second PATCH', async () => {
+    await h.control('faults', { operation: 'Jobs_Update', kind: 'status', status: 500, count: 1, afterProcessing: true });
+    const spec = await h.spec();
+    const handle = await start(spec);
+    await waitForStep(handle, 'awaiting-shipping');
+    await handle.executeUpdate(shipUpdate, { args: [{ carrierName: 'FedEx', trackingNumber: '314159265358', driveCount: 2, shipDate: today() }] });
+    const s = await waitForStep(handle, 'tracking');
+    assert.equal(s.azureState, 'Shipping');
+    assert.ok(s.timeline.some((t) => t.event === 'Azure job already had this shipping information'), 'the retry found the PATCH applied');
+    const patches = (await h.requests()).filter((r) => r.method === 'PATCH' && (r as { path?: string }).path?.includes(`/jobs/${spec.jobName}`));
+    assert.equal(patches.length, 1, 'exactly one PATCH reached Azure');
+    await handle.terminate('test done');
+  });
+
   test('Azure 400 fails the workflow with a clear, non-retryable error', async () => {
     await h.control('faults', { operation: 'Jobs_Create', kind: 'status', status: 400, count: 1 });
     const handle = await start(await h.spec());
