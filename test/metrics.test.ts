@@ -32,7 +32,8 @@ import { InMemorySecretStore } from '../security/secret-store';
 import { buildImportJobActivities, createOrchestratorWorker, WORKFLOWS_PATH } from '../worker/create-workers';
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID, TEST_BITLOCKER_KEYS, testDataConverter } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, testDataConverter } from './helpers/import-job-harness';
+import { TEST_BITLOCKER_KEYS, testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,46 +128,19 @@ describe('metrics endpoint during an import job', () => {
       activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: env.client })),
       dataConverter: testDataConverter,
     });
-    const drives = [];
-    for (let i = 0; i < 2; i++) {
-      const driveId = `METDRV${i}${randomUUID().slice(0, 4).toUpperCase()}`;
-      drives.push({
-        driveId,
-        drivePath: path.join(dir, driveId),
-        bitLockerKeyRef: await secrets.put(`bitlocker-${driveId}`, TEST_BITLOCKER_KEYS[i]!),
-        manifestFile: '\\DriveManifest.xml',
-        manifestHash: randomUUID().replace(/-/g, '').toUpperCase(),
-        fileCount: 1,
-        byteCount: 10,
-      });
-    }
-    const spec: JobSpecInput = {
-      jobName: `met-${randomUUID().slice(0, 8)}`,
-      subscriptionId: SUBSCRIPTION_ID,
-      resourceGroup: RESOURCE_GROUP,
-      storageAccountId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/importdata`,
-      region: 'westus',
-      returnAddress: {
-        recipientName: 'Dana Operator',
-        streetAddress1: '1 Harbour Road',
-        city: 'Seattle',
-        stateOrProvince: 'WA',
-        postalCode: '98101',
-        countryOrRegion: 'USA',
-        phone: '+1 206 555 0100',
-        email: 'dana@example.com',
+    const drives = await testPreparedDrives(secrets, { idPrefix: 'METDRV', dir });
+    const spec = testJobSpec(
+      { jobName: `met-${randomUUID().slice(0, 8)}`, drives, notification: { kind: 'file', path: path.join(dir, 'notifications.jsonl') } },
+      {
+        timing: {
+          shippingWindow: '1 hour',
+          reminders: ['1 second', '2 seconds'],
+          trackingPollInitial: '1 second',
+          trackingPollMax: '1 second',
+          closedSiteRetryInterval: '1 second',
+        },
       },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '987654321' },
-      drives: { prepared: drives },
-      notification: { kind: 'file', path: path.join(dir, 'notifications.jsonl') },
-      timing: {
-        shippingWindow: '1 hour',
-        reminders: ['1 second', '2 seconds'],
-        trackingPollInitial: '1 second',
-        trackingPollMax: '1 second',
-        closedSiteRetryInterval: '1 second',
-      },
-    };
+    );
     // One Put Job fails with 503 first (retried by Temporal): an AzureServerError to count.
     const fault = await fetch(`${emulator.httpUrl}/_emulator/faults`, {
       method: 'POST',

@@ -17,7 +17,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
-import type { PreparedDrive } from '../common/prepare-contract';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { LocalCluster, workerProcess, type ManagedProcess } from '../scripts/cluster/cluster';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +25,8 @@ import { createDataConverter } from '../security/payload-codec';
 import { LocalFileSecretStore } from '../security/secret-store';
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery, type ImportJobStatus } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID, TEST_BITLOCKER_KEYS } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID } from './helpers/import-job-harness';
+import { testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
 
 const JOBS = 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,42 +136,12 @@ describe('reliability on a PostgreSQL-backed Temporal cluster', () => {
     const notificationsFile = path.join(dir, 'notifications.jsonl');
     const today = new Date().toISOString().slice(0, 10);
 
-    const specFor = async (n: number): Promise<JobSpecInput> => {
-      const drives: PreparedDrive[] = [];
-      for (let d = 0; d < 2; d++) {
-        const driveId = `RELDRV${String(n).padStart(2, '0')}${d}${randomUUID().slice(0, 4).toUpperCase()}`;
-        drives.push({
-          driveId,
-          drivePath: path.join(dir, driveId),
-          bitLockerKeyRef: await secrets.put(`bitlocker-${driveId}`, TEST_BITLOCKER_KEYS[d]!),
-          manifestFile: '\\DriveManifest.xml',
-          manifestHash: randomUUID().replace(/-/g, '').toUpperCase(),
-          fileCount: 3,
-          byteCount: 1024,
-        });
-      }
-      return {
+    const specFor = async (n: number): Promise<JobSpecInput> =>
+      testJobSpec({
         jobName: `rel-${String(n).padStart(2, '0')}-${randomUUID().slice(0, 6)}`,
-        subscriptionId: SUBSCRIPTION_ID,
-        resourceGroup: RESOURCE_GROUP,
-        storageAccountId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/importdata`,
-        region: 'westus',
-        returnAddress: {
-          recipientName: 'Dana Operator',
-          streetAddress1: '1 Harbour Road',
-          city: 'Seattle',
-          stateOrProvince: 'WA',
-          postalCode: '98101',
-          countryOrRegion: 'USA',
-          phone: '+1 206 555 0100',
-          email: 'dana@example.com',
-        },
-        returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '987654321' },
-        drives: { prepared: drives },
+        drives: await testPreparedDrives(secrets, { idPrefix: `RELDRV${String(n).padStart(2, '0')}`, dir }),
         notification: { kind: 'file', path: notificationsFile },
-        timing: { trackingPollInitial: '1 second', trackingPollMax: '2 seconds', closedSiteRetryInterval: '1 second' },
-      };
-    };
+      });
     const specs: JobSpecInput[] = [];
     for (let n = 0; n < JOBS; n++) specs.push(await specFor(n));
 

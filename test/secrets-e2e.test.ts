@@ -24,7 +24,6 @@ import { Runtime, type Worker } from '@temporalio/worker';
 import { AzureConfigSchema } from '../activities/azure/config';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
-import type { PreparedDrive } from '../common/prepare-contract';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { findTemporalCli } from '../scripts/lib/temporal-binaries';
 import { ENCODING_ENCRYPTED, METADATA_ENCODING_KEY } from '../security/payload-codec';
@@ -34,6 +33,7 @@ import { buildImportJobActivities, createOrchestratorWorker } from '../worker/cr
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery, type ImportJobStatus } from '../workflows/import-job-messages';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID, TEST_BITLOCKER_KEYS, TEST_PAYLOAD_KEYS, eventually, testDataConverter } from './helpers/import-job-harness';
+import { TEST_CARRIER_ACCOUNT, TEST_RETURN_ADDRESS, testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Log capture: installed before any Worker/Client touches the Runtime singleton.
@@ -116,17 +116,8 @@ Runtime.install({
 // The secrets and personal data that must not be readable without the key
 // ---------------------------------------------------------------------------------------------------------------------
 
-const RETURN_ADDRESS = {
-  recipientName: 'Dana Operator',
-  streetAddress1: '1 Harbour Road',
-  city: 'Seattle',
-  stateOrProvince: 'WA',
-  postalCode: '98101',
-  countryOrRegion: 'USA',
-  phone: '+1 206 555 0100',
-  email: 'dana@example.com',
-};
-const CARRIER_ACCOUNT = '987654321';
+const RETURN_ADDRESS = TEST_RETURN_ADDRESS;
+const CARRIER_ACCOUNT = TEST_CARRIER_ACCOUNT;
 const STATIC_AZURE_TOKEN = 'test-token-e2e-secrets-must-not-leak';
 
 /** Literal strings that must appear nowhere without the codec. */
@@ -249,34 +240,10 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-let driveCounter = 0;
 async function spec(): Promise<JobSpecInput> {
-  const drives: PreparedDrive[] = [];
-  for (let i = 0; i < 2; i++) {
-    const driveId = `SECDRV${String(++driveCounter).padStart(4, '0')}${randomUUID().slice(0, 4).toUpperCase()}`;
-    drives.push({
-      driveId,
-      drivePath: path.join(dir, driveId),
-      bitLockerKeyRef: await secrets.put(`bitlocker-${driveId}`, TEST_BITLOCKER_KEYS[i]!),
-      manifestFile: '\\DriveManifest.xml',
-      manifestHash: randomUUID().replace(/-/g, '').toUpperCase(),
-      fileCount: 3,
-      byteCount: 1024,
-    });
-  }
-  return {
-    jobName: `sec-${randomUUID().slice(0, 8)}`,
-    subscriptionId: SUBSCRIPTION_ID,
-    resourceGroup: RESOURCE_GROUP,
-    storageAccountId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/importdata`,
-    region: 'westus',
-    returnAddress: { ...RETURN_ADDRESS },
-    returnShipping: { carrierName: 'FedEx', carrierAccountNumber: CARRIER_ACCOUNT },
-    drives: { prepared: drives },
-    // Notifications go to the worker log, so they are searched too.
-    notification: { kind: 'log' },
-    timing: { trackingPollInitial: '1 second', trackingPollMax: '2 seconds', closedSiteRetryInterval: '1 second' },
-  };
+  const drives = await testPreparedDrives(secrets, { idPrefix: 'SECDRV', dir });
+  // Notifications go to the worker log, so they are searched too.
+  return testJobSpec({ jobName: `sec-${randomUUID().slice(0, 8)}`, drives, notification: { kind: 'log' } });
 }
 
 const control = async (pathAndQuery: string, body?: unknown): Promise<unknown> => {

@@ -18,11 +18,9 @@ import { createDataConverter } from '../../security/payload-codec';
 import { InMemorySecretStore } from '../../security/secret-store';
 import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from '../../worker/create-workers';
 import { createDevServerEnv, createTimeSkippingEnv } from './temporal-env';
+import { TEST_SUBSCRIPTION_ID, testJobSpec, testPreparedDrives } from './job-spec-fixture';
 
-export const SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
-export const RESOURCE_GROUP = 'rg-imports';
-/** Test-only BitLocker recovery passwords (never real keys). */
-export const TEST_BITLOCKER_KEYS = ['111111-222222-333333-444444-555555-666666-777777-888888', '123456-123456-123456-123456-123456-123456-123456-123456'];
+export { TEST_BITLOCKER_KEYS, TEST_SUBSCRIPTION_ID as SUBSCRIPTION_ID, TEST_RESOURCE_GROUP as RESOURCE_GROUP } from './job-spec-fixture';
 
 /** A fixed test key ring, so recorded histories can be replayed by the replay test. */
 export const TEST_PAYLOAD_KEYS = { currentKeyId: 'test-k1', keys: { 'test-k1': Buffer.alloc(32, 7) } };
@@ -55,7 +53,7 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
   const emulator = await startEmulator({ httpPort: 0, httpsPort: null });
   const azure = AzureConfigSchema.parse({
     endpoint: emulator.httpUrl,
-    subscriptionId: SUBSCRIPTION_ID,
+    subscriptionId: TEST_SUBSCRIPTION_ID,
     credential: 'static-token',
     staticToken: 'test-token',
     allowInsecureHttp: true,
@@ -85,7 +83,6 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     return text ? JSON.parse(text) : undefined;
   };
 
-  let driveCounter = 0;
   const harness: ImportJobHarness = {
     env,
     emulator,
@@ -95,46 +92,12 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     notificationsFile,
     worker,
     run: (fn) => worker.runUntil(fn()),
-    async preparedDrives(count = 2) {
-      const drives: PreparedDrive[] = [];
-      for (let i = 0; i < count; i++) {
-        const driveId = `TESTDRV${String(++driveCounter).padStart(4, '0')}${randomUUID().slice(0, 4).toUpperCase()}`;
-        const ref = await secrets.put(`bitlocker-${driveId}`, TEST_BITLOCKER_KEYS[i % TEST_BITLOCKER_KEYS.length]!);
-        drives.push({
-          driveId,
-          drivePath: path.join(dir, driveId),
-          bitLockerKeyRef: ref,
-          manifestFile: '\\DriveManifest.xml',
-          manifestHash: randomUUID().replace(/-/g, '').toUpperCase(),
-          fileCount: 3,
-          byteCount: 1024,
-        });
-      }
-      return drives;
-    },
+    preparedDrives: (count = 2) => testPreparedDrives(secrets, { idPrefix: 'TESTDRV', dir, count }),
     async spec(overrides = {}) {
-      return {
-        jobName: `job-${randomUUID().slice(0, 8)}`,
-        subscriptionId: SUBSCRIPTION_ID,
-        resourceGroup: RESOURCE_GROUP,
-        storageAccountId: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/importdata`,
-        region: 'westus',
-        returnAddress: {
-          recipientName: 'Dana Operator',
-          streetAddress1: '1 Harbour Road',
-          city: 'Seattle',
-          stateOrProvince: 'WA',
-          postalCode: '98101',
-          countryOrRegion: 'USA',
-          phone: '+1 206 555 0100',
-          email: 'dana@example.com',
-        },
-        returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '987654321' },
-        drives: { prepared: await harness.preparedDrives(2) },
-        notification: { kind: 'file', path: notificationsFile },
-        timing: { trackingPollInitial: '1 second', trackingPollMax: '2 seconds', closedSiteRetryInterval: '1 second' },
-        ...overrides,
-      };
+      return testJobSpec(
+        { jobName: `job-${randomUUID().slice(0, 8)}`, drives: await harness.preparedDrives(2), notification: { kind: 'file', path: notificationsFile } },
+        overrides,
+      );
     },
     control,
     async requests() {
