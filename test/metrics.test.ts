@@ -32,25 +32,12 @@ import { InMemorySecretStore } from '../security/secret-store';
 import { buildImportJobActivities, createOrchestratorWorker, WORKFLOWS_PATH } from '../worker/create-workers';
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID, testDataConverter } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, testDataConverter } from './helpers/import-job-harness';
 import { TEST_BITLOCKER_KEYS, testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** Polls until `fn` gives a value (the harness's `eventually`). */
+const until = eventually;
 
 /** Value of one sample line `name{labels} value` (labels in any order), or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

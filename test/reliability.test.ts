@@ -25,7 +25,7 @@ import { createDataConverter } from '../security/payload-codec';
 import { LocalFileSecretStore } from '../security/secret-store';
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery, type ImportJobStatus } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually } from './helpers/import-job-harness';
 import { testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
 
 const JOBS = 10;
@@ -52,20 +52,8 @@ let dir: string;
 /** Every Azure request the emulator answered (its own log line per request: "METHOD path status ms"). */
 const azureLines: string[] = [];
 
-async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+/** Polls until `fn` gives a value (the harness's `eventually`). */
+const until = eventually;
 
 /** Retries client calls through server restarts (Unavailable / connection errors); update rejections are final. */
 async function retrying<T>(fn: () => Promise<T>, what: string, timeoutMs = 90_000): Promise<T> {
