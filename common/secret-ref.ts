@@ -9,7 +9,7 @@ export const SecretRefSchema = z
     kind: z.literal('secret-ref'),
     /** Which store holds it: the local encrypted file store or Azure Key Vault. */
     store: z.enum(['local', 'keyvault']),
-    /** Store-specific secret name, e.g. `bitlocker-<preparationId>-<driveId>`. Never the secret value. */
+    /** Store-specific secret name, e.g. `bitlocker-<jobName>-<driveId>`. Never the secret value. */
     name: z.string().regex(/^[A-Za-z0-9-]{1,127}$/, 'secret names use letters, digits and dashes (Key Vault rules)'),
   })
   .strict();
@@ -18,10 +18,24 @@ export type SecretRef = z.infer<typeof SecretRefSchema>;
 /** BitLocker recovery password: 8 groups of 6 digits separated by dashes. */
 export const BITLOCKER_KEY_PATTERN = /^\d{6}(-\d{6}){7}$/;
 
-/** Where secrets live. Implementations: activities/secrets (local file store, Key Vault). */
+/**
+ * The job a secret belongs to. A secret written for one job is never handed out for another, so a spec cannot
+ * borrow another job's BitLocker key by naming its reference.
+ */
+export interface SecretBinding {
+  jobName: string;
+}
+
+/** Where secrets live. Implementations: security/secret-store.ts (local file store, Key Vault, in-memory). */
 export interface SecretStore {
-  /** Stores `value` under `name` (idempotent for the same value) and returns its reference. */
-  put(name: string, value: string): Promise<SecretRef>;
-  /** Resolves a reference; throws a clear error when it is unknown. */
-  get(ref: SecretRef): Promise<string>;
+  /**
+   * Stores `value` under `name` and returns its reference. Write-once: the same value again is a no-op, a different
+   * value is refused. With a binding, the secret records the job it belongs to.
+   */
+  put(name: string, value: string, binding?: SecretBinding): Promise<SecretRef>;
+  /**
+   * Resolves a reference; throws a clear error when it is unknown. With a binding, a secret that belongs to another
+   * job is refused (SecretBindingError) instead of being returned.
+   */
+  get(ref: SecretRef, binding?: SecretBinding): Promise<string>;
 }

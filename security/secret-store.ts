@@ -5,7 +5,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { z } from 'zod';
-import { SecretRefSchema, type SecretRef, type SecretStore } from '../common/secret-ref';
+import { SecretRefSchema, type SecretBinding, type SecretRef, type SecretStore } from '../common/secret-ref';
 import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, findKey, keyIds, type PayloadKeyRing } from './keys';
 
 type StoreKind = SecretRef['store'];
@@ -18,6 +18,11 @@ export class SecretNotFoundError extends Error {
 /** `put` of a different value under a name that already holds one. */
 export class SecretConflictError extends Error {
   override name = 'SecretConflictError';
+}
+
+/** A secret asked for on behalf of a job it does not belong to. Not retryable: the reference itself is wrong. */
+export class SecretBindingError extends Error {
+  override name = 'SecretBindingError';
 }
 
 const SecretNameSchema = SecretRefSchema.shape.name;
@@ -45,6 +50,21 @@ function sameValue(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/**
+ * Whether a secret recorded as belonging to `owner` may be handed out for `binding`. Secrets written before
+ * bindings existed have no owner; they were always named `bitlocker-<jobName>-…`, so the name decides for them.
+ */
+function checkBinding(name: string, owner: string | undefined, binding: SecretBinding | undefined): void {
+  if (binding === undefined) return;
+  const ok = owner !== undefined ? owner === binding.jobName : name.startsWith(`bitlocker-${binding.jobName}-`);
+  if (!ok) throw new SecretBindingError(`secret "${name}" belongs to another job, not to ${binding.jobName}`);
+}
+
+/** A put for a job may reuse an existing secret only when it is unbound or already that job's. */
+function sameOwner(owner: string | undefined, binding: SecretBinding | undefined): boolean {
+  return binding === undefined || owner === undefined || owner === binding.jobName;
+}
+
 function conflict(name: string, store: StoreKind): SecretConflictError {
   return new SecretConflictError(
     `secret "${name}" already exists in the ${store} secret store with a different value; ` +
@@ -59,23 +79,25 @@ function conflict(name: string, store: StoreKind): SecretConflictError {
 /** Process-local store for tests. Same semantics as the real stores (write-once, idempotent put). */
 export class InMemorySecretStore implements SecretStore {
   /** ES private, so logging or inspecting the store never prints the secrets. */
-  readonly #values = new Map<string, string>();
+  readonly #values = new Map<string, { value: string; owner?: string }>();
 
   constructor(private readonly store: StoreKind = 'local') {}
 
-  async put(name: string, value: string): Promise<SecretRef> {
+  async put(name: string, value: string, binding?: SecretBinding): Promise<SecretRef> {
     checkName(name);
     const existing = this.#values.get(name);
-    if (existing !== undefined && !sameValue(existing, value)) throw conflict(name, this.store);
-    this.#values.set(name, value);
+    if (existing !== undefined) {
+      if (!sameValue(existing.value, value) || !sameOwner(existing.owner, binding)) throw conflict(name, this.store);
+    } else this.#values.set(name, binding ? { value, owner: binding.jobName } : { value });
     return { kind: 'secret-ref', store: this.store, name };
   }
 
-  async get(ref: SecretRef): Promise<string> {
+  async get(ref: SecretRef, binding?: SecretBinding): Promise<string> {
     const { name } = checkRef(ref, this.store);
     const v = this.#values.get(name);
     if (v === undefined) throw new SecretNotFoundError(`secret "${name}" not found in the in-memory secret store`);
-    return v;
+    checkBinding(name, v.owner, binding);
+    return v.value;
   }
 
   /** Number of stored secrets (tests). */
@@ -90,15 +112,30 @@ export class InMemorySecretStore implements SecretStore {
 
 const LOCAL_STORE_KEY_PURPOSE = 'azure-import-orchestrator/local-secret-store/v1';
 
-const LocalSecretFileSchema = z
-  .object({
-    format: z.literal('aio-secret/v1'),
-    name: z.string(),
-    keyId: z.string(),
-    /** base64 of `iv | ciphertext | tag`; AAD = format + name. */
-    ciphertext: z.string(),
-  })
-  .strict();
+/** v1 files (written before secrets were bound to jobs) are still read; new files are v2. */
+const LocalSecretFileSchema = z.discriminatedUnion('format', [
+  z
+    .object({
+      format: z.literal('aio-secret/v1'),
+      name: z.string(),
+      keyId: z.string(),
+      /** base64 of `iv | ciphertext | tag`; AAD = format + name. */
+      ciphertext: z.string(),
+    })
+    .strict(),
+  z
+    .object({
+      format: z.literal('aio-secret/v2'),
+      name: z.string(),
+      /** The job the secret belongs to (bound into the AAD, so it cannot be edited to hand the key to another job). */
+      jobName: z.string().optional(),
+      keyId: z.string(),
+      /** base64 of `iv | ciphertext | tag`; AAD = format + name + jobName. */
+      ciphertext: z.string(),
+    })
+    .strict(),
+]);
+type LocalSecretFile = z.infer<typeof LocalSecretFileSchema>;
 
 export interface LocalFileSecretStoreOptions {
   /** Directory holding one `<name>.secret.json` file per secret (created 0700). */
@@ -130,25 +167,22 @@ export class LocalFileSecretStore implements SecretStore {
     return path.join(this.dir, `${checkName(name)}.secret.json`);
   }
 
-  private aad(name: string): Buffer {
-    return Buffer.from(`aio-secret/v1\0${name}`, 'utf8');
+  private aad(file: Pick<LocalSecretFile, 'name'> & { format: LocalSecretFile['format']; jobName?: string }): Buffer {
+    if (file.format === 'aio-secret/v1') return Buffer.from(`aio-secret/v1\0${file.name}`, 'utf8');
+    return Buffer.from(`aio-secret/v2\0${file.name}\0${file.jobName ?? ''}`, 'utf8');
   }
 
-  private encrypt(name: string, value: string): string {
+  private encrypt(name: string, value: string, binding: SecretBinding | undefined): string {
     const keyId = this.#ring.currentKeyId;
     const key = findKey(this.#ring, keyId);
     if (key === undefined) throw new Error(`current key id "${keyId}" is not in the key ring`);
-    const blob = aesGcmEncrypt(deriveKey(key, LOCAL_STORE_KEY_PURPOSE), Buffer.from(value, 'utf8'), this.aad(name));
-    const file: z.infer<typeof LocalSecretFileSchema> = {
-      format: 'aio-secret/v1',
-      name,
-      keyId,
-      ciphertext: blob.toString('base64'),
-    };
+    const header = { format: 'aio-secret/v2' as const, name, ...(binding ? { jobName: binding.jobName } : {}) };
+    const blob = aesGcmEncrypt(deriveKey(key, LOCAL_STORE_KEY_PURPOSE), Buffer.from(value, 'utf8'), this.aad(header));
+    const file: LocalSecretFile = { ...header, keyId, ciphertext: blob.toString('base64') };
     return `${JSON.stringify(file)}\n`;
   }
 
-  private async readFile(name: string): Promise<string | undefined> {
+  private async readFile(name: string): Promise<{ value: string; owner?: string } | undefined> {
     const file = this.fileFor(name);
     let text: string;
     try {
@@ -157,11 +191,11 @@ export class LocalFileSecretStore implements SecretStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
-    let parsed: z.infer<typeof LocalSecretFileSchema>;
+    let parsed: LocalSecretFile;
     try {
       parsed = LocalSecretFileSchema.parse(JSON.parse(text));
     } catch {
-      throw new Error(`secret file ${file} is not a valid aio-secret/v1 file`);
+      throw new Error(`secret file ${file} is not a valid aio-secret file`);
     }
     if (parsed.name !== name) throw new Error(`secret file ${file} holds secret "${parsed.name}", not "${name}"`);
     const key = findKey(this.#ring, parsed.keyId);
@@ -171,26 +205,28 @@ export class LocalFileSecretStore implements SecretStore {
           `(known: ${keyIds(this.#ring).join(', ')}); add it to PAYLOAD_KEYS / PAYLOAD_KEY_FILE`,
       );
     }
+    const owner = parsed.format === 'aio-secret/v2' ? parsed.jobName : undefined;
     try {
-      return aesGcmDecrypt(deriveKey(key, LOCAL_STORE_KEY_PURPOSE), Buffer.from(parsed.ciphertext, 'base64'), this.aad(name)).toString('utf8');
+      const value = aesGcmDecrypt(deriveKey(key, LOCAL_STORE_KEY_PURPOSE), Buffer.from(parsed.ciphertext, 'base64'), this.aad(parsed)).toString('utf8');
+      return owner === undefined ? { value } : { value, owner };
     } catch {
       throw new Error(`cannot decrypt secret "${name}" with key id "${parsed.keyId}" (wrong key or file altered): ${file}`);
     }
   }
 
-  async put(name: string, value: string): Promise<SecretRef> {
+  async put(name: string, value: string, binding?: SecretBinding): Promise<SecretRef> {
     const file = this.fileFor(name);
     const ref: SecretRef = { kind: 'secret-ref', store: 'local', name };
     const existing = await this.readFile(name);
     if (existing !== undefined) {
-      if (!sameValue(existing, value)) throw conflict(name, 'local');
+      if (!sameValue(existing.value, value) || !sameOwner(existing.owner, binding)) throw conflict(name, 'local');
       return ref;
     }
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      await handle.writeFile(this.encrypt(name, value), 'utf8');
+      await handle.writeFile(this.encrypt(name, value, binding), 'utf8');
       await handle.sync();
     } finally {
       await handle.close();
@@ -201,18 +237,19 @@ export class LocalFileSecretStore implements SecretStore {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       // Lost a race with another put of the same name: same value is fine, different is a conflict.
       const winner = await this.readFile(name);
-      if (winner === undefined || !sameValue(winner, value)) throw conflict(name, 'local');
+      if (winner === undefined || !sameValue(winner.value, value) || !sameOwner(winner.owner, binding)) throw conflict(name, 'local');
     } finally {
       await fs.rm(tmp, { force: true });
     }
     return ref;
   }
 
-  async get(ref: SecretRef): Promise<string> {
+  async get(ref: SecretRef, binding?: SecretBinding): Promise<string> {
     const { name } = checkRef(ref, 'local');
     const v = await this.readFile(name);
     if (v === undefined) throw new SecretNotFoundError(`secret "${name}" not found in the local secret store at ${this.dir}`);
-    return v;
+    checkBinding(name, v.owner, binding);
+    return v.value;
   }
 }
 
@@ -252,6 +289,9 @@ function azureErrorSummary(e: unknown): string {
   return [status !== undefined ? `HTTP ${status}` : undefined, code].filter(Boolean).join(' ') || (e instanceof Error ? e.name : 'error');
 }
 
+/** Key Vault tag naming the job a secret belongs to (who may set tags is governed by the vault's access policy). */
+const JOB_TAG = 'import-job';
+
 /** Secrets in Azure Key Vault: put = setSecret unless the same value already exists; get = getSecret (latest version). */
 export class KeyVaultSecretStore implements SecretStore {
   private readonly client: KeyVaultSecretsClient;
@@ -264,26 +304,30 @@ export class KeyVaultSecretStore implements SecretStore {
     this.onConflict = opts.onConflict ?? 'error';
   }
 
-  private async current(name: string): Promise<string | undefined> {
+  private async current(name: string): Promise<{ value: string; owner?: string } | undefined> {
     try {
       const s = await this.client.getSecret(name);
-      return s.value;
+      if (s.value === undefined) return undefined;
+      const owner = s.properties.tags?.[JOB_TAG];
+      return owner === undefined ? { value: s.value } : { value: s.value, owner };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw new Error(`Key Vault getSecret("${name}") at ${this.vaultUrl} failed: ${azureErrorSummary(e)}`);
     }
   }
 
-  async put(name: string, value: string): Promise<SecretRef> {
+  async put(name: string, value: string, binding?: SecretBinding): Promise<SecretRef> {
     checkName(name);
     const ref: SecretRef = { kind: 'secret-ref', store: 'keyvault', name };
     const existing = await this.current(name);
     if (existing !== undefined) {
-      if (sameValue(existing, value)) return ref;
+      // A new version never moves a secret to another job: that would hand the first job's reference a foreign key.
+      if (!sameOwner(existing.owner, binding)) throw conflict(name, 'keyvault');
+      if (sameValue(existing.value, value)) return ref;
       if (this.onConflict === 'error') throw conflict(name, 'keyvault');
     }
     try {
-      await this.client.setSecret(name, value, { contentType: 'text/plain' });
+      await this.client.setSecret(name, value, { contentType: 'text/plain', ...(binding ? { tags: { [JOB_TAG]: binding.jobName } } : {}) });
     } catch (e) {
       const hint = statusOf(e) === 409 ? ' (a deleted secret with this name may be awaiting purge)' : '';
       throw new Error(`Key Vault setSecret("${name}") at ${this.vaultUrl} failed: ${azureErrorSummary(e)}${hint}`);
@@ -291,11 +335,12 @@ export class KeyVaultSecretStore implements SecretStore {
     return ref;
   }
 
-  async get(ref: SecretRef): Promise<string> {
+  async get(ref: SecretRef, binding?: SecretBinding): Promise<string> {
     const { name } = checkRef(ref, 'keyvault');
     const v = await this.current(name);
     if (v === undefined) throw new SecretNotFoundError(`secret "${name}" not found in Key Vault ${this.vaultUrl}`);
-    return v;
+    checkBinding(name, v.owner, binding);
+    return v.value;
   }
 }
 
