@@ -1,15 +1,31 @@
-import type { Duration } from './job-spec';
+import ms from 'ms';
+import { z } from 'zod';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** Longest duration the orchestrator accepts anywhere: far beyond any real import, far inside what timers hold. */
+export const MAX_DURATION_MS = 366 * 24 * 3600 * 1000;
 
-/** Converts a DurationSchema value to milliseconds (pure; usable in workflow code). */
+/**
+ * Durations as Temporal writes them ("3 days", "12h", "90 seconds"; parsed by `ms`, the library Temporal's own
+ * duration strings use) or a number of milliseconds. Values that are not finite, not positive, or longer than a
+ * year are refused here rather than failing the workflow later.
+ */
+export const DurationSchema = z
+  .union([z.number(), z.string().max(40, 'a duration is short text such as "3 days"')])
+  .superRefine((d, ctx) => {
+    const value = typeof d === 'number' ? d : ms(d as ms.StringValue);
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      ctx.addIssue({ code: 'custom', message: 'a duration such as "3 days", "12h", "90 seconds" or a number of milliseconds' });
+    } else if (!Number.isInteger(Math.round(value)) || value < 1) {
+      ctx.addIssue({ code: 'custom', message: 'a duration must be longer than 0' });
+    } else if (value > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: 'a duration must be at most 366 days' });
+    }
+  });
+export type Duration = z.infer<typeof DurationSchema>;
+
+/** Milliseconds of a value DurationSchema accepted (pure; usable in workflow code). */
 export function durationToMs(d: Duration): number {
-  if (typeof d === 'number') return d;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(d.trim());
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = m[2]!.toLowerCase();
-  const key = unit.startsWith('ms') || unit.startsWith('milli') ? 'ms' : unit.startsWith('mi') ? 'm' : unit[0]!;
-  const factor = UNIT_MS[key];
-  if (factor === undefined) throw new Error(`unknown duration unit in ${d}`);
-  return Math.round(Number(m[1]) * factor);
+  const value = typeof d === 'number' ? d : ms(d as ms.StringValue);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`not a duration: ${String(d)}`);
+  return Math.round(value);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PreparedDriveSchema } from './prepare-contract';
-import { ReturnAddressSchema, ReturnShippingSchema, NotificationTargetSchema } from './job-spec';
+import { ReturnAddressSchema, ReturnShippingSchema } from './address';
+import { NotificationTargetSchema } from './job-spec';
 import { ShipmentSchema } from './shipping';
 
 /**

@@ -1,60 +1,60 @@
 import { z } from 'zod';
-import { DatasetEntrySchema, DriveSpecSchema, PreparedDriveSchema } from './prepare-contract';
+import { ReturnAddressSchema, ReturnShippingSchema } from './address';
+import { BitLockerKeySchema } from './bitlocker-key';
+import { DurationSchema, durationToMs } from './duration';
+import { ContainerNameSchema, JobNameSchema, RegionSchema, ResourceGroupSchema, StorageAccountIdSchema, SubscriptionIdSchema } from './ids';
+import { DatasetEntrySchema, DriveSpecSchema, PreparedDriveSchema, driveSetProblems } from './prepare-contract';
+import { textSchema } from './text';
 
 /**
- * The import job spec: the input of the import-job workflow, of `importctl start` and of the console.
- * Every rule says which field is wrong and why; types are inferred from these schemas.
+ * The import job spec, in two forms derived from one schema:
+ * - `JobSpecFileSchema`, what a person writes (YAML/JSON): CSV file references or inline drives with their keys;
+ * - `JobSpecSchema`, what the workflow receives: datasets and drives resolved, keys replaced by secret references.
+ * Every rule names the field and says why; everything knowable up front is checked here, so a workflow never
+ * starts from input that fails later.
  */
 
-/** Portal rule: lowercase letters, digits and hyphens, starting with a letter; ARM names are at most 64 characters. */
-export const JobNameSchema = z
-  .string()
-  .min(3, 'job names have at least 3 characters')
-  .max(64, 'job names have at most 64 characters')
-  .regex(/^[a-z][a-z0-9-]*$/, 'job names use lowercase letters, digits and hyphens and start with a letter')
-  .refine((s) => !s.endsWith('-') && !s.includes('--'), 'job names do not end with a hyphen or contain "--"');
+/** Which Azure API runs the job: Data Box (what Azure takes Import/Export orders through today) or the classic API. */
+export const AzureApiSchema = z.enum(['databox', 'importexport']);
+export type AzureApi = z.infer<typeof AzureApiSchema>;
+/** New specs use the API real Azure accepts. */
+export const DEFAULT_AZURE_API: AzureApi = 'databox';
+/** Workflows started before the choice existed ran on the classic API and keep doing so. */
+export const LEGACY_AZURE_API: AzureApi = 'importexport';
 
-/** Durations as Temporal understands them ("3 days", "12h", "90 seconds") or milliseconds. */
-export const DurationSchema = z.union([
-  z.number().int().positive(),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$/i, 'a duration such as "3 days", "12h" or "90 seconds"'),
-]);
-export type Duration = z.infer<typeof DurationSchema>;
+const MAX_DRIVES = 10;
+/** Relative to the preparation station's working directory, which is the station's own. */
+const STATION_JOURNAL_DIR = 'data/journal';
 
-export const ReturnAddressSchema = z
-  .object({
-    recipientName: z.string().min(1),
-    streetAddress1: z.string().min(1),
-    streetAddress2: z.string().optional(),
-    city: z.string().min(1),
-    stateOrProvince: z.string().optional(),
-    postalCode: z.string().min(1),
-    countryOrRegion: z.string().min(1),
-    phone: z.string().regex(/^\+?[0-9 ()./-]{5,25}$/, 'a phone number'),
-    email: z.email('an email address'),
-  })
-  .strict();
-export type ReturnAddress = z.infer<typeof ReturnAddressSchema>;
-
-export const ReturnShippingSchema = z
-  .object({ carrierName: z.string().min(1), carrierAccountNumber: z.string().min(1) })
-  .strict();
-export type ReturnShipping = z.infer<typeof ReturnShippingSchema>;
+const WebhookUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'a webhook URL starting with http:// or https://' })
+  .max(2000, 'webhook URLs have at most 2000 characters');
 
 export const NotificationTargetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('log') }).strict(),
-  z.object({ kind: z.literal('file'), path: z.string().min(1) }).strict(),
-  z.object({ kind: z.literal('webhook'), url: z.url() }).strict(),
+  /** A file name inside the worker's notification directory (the worker refuses anything outside it). */
+  z
+    .object({
+      kind: z.literal('file'),
+      path: z
+        .string()
+        .min(1)
+        .max(255)
+        .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'a relative file name such as "jobs/photos.log"')
+        .refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('webhook'), url: WebhookUrlSchema }).strict(),
 ]);
 export type NotificationTarget = z.infer<typeof NotificationTargetSchema>;
 
 export const TimingPolicySchema = z
   .object({
-    /** Azure deletes a job left in Creating without shipping information after 2 weeks. */
+    /** Azure deletes a job left without shipping information after 2 weeks. */
     shippingWindow: DurationSchema.default('14 days'),
     /** Reminder points measured from job creation; the last one is an escalation. */
-    reminders: z.array(DurationSchema).default(['3 days', '7 days', '12 days']),
-    /** How long to wait before asking again when every candidate shipping site is closed. */
+    reminders: z.array(DurationSchema).max(20, 'at most 20 reminders').default(['3 days', '7 days', '12 days']),
+    /** How long to wait before asking again when no shipping site can take the job. */
     closedSiteRetryInterval: DurationSchema.default('6 hours'),
     /** Tracking polls start here and double up to trackingPollMax. */
     trackingPollInitial: DurationSchema.default('1 hour'),
@@ -64,69 +64,137 @@ export const TimingPolicySchema = z
     /** Alert when shipped drives have not been received after this long. */
     notReceivedAlertAfter: DurationSchema.default('14 days'),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    const window = durationToMs(t.shippingWindow);
+    if (window > durationToMs('14 days')) {
+      ctx.addIssue({ code: 'custom', path: ['shippingWindow'], message: 'at most 14 days: Azure deletes jobs without shipping information after 2 weeks' });
+    }
+    if (window < 60_000) ctx.addIssue({ code: 'custom', path: ['shippingWindow'], message: 'at least 1 minute' });
+    const seen = new Set<number>();
+    t.reminders.forEach((r, i) => {
+      const at = durationToMs(r);
+      if (at >= window) ctx.addIssue({ code: 'custom', path: ['reminders', i], message: 'must come before the end of the shipping window' });
+      if (seen.has(at)) ctx.addIssue({ code: 'custom', path: ['reminders', i], message: 'repeats an earlier reminder' });
+      seen.add(at);
+    });
+    if (durationToMs(t.trackingPollInitial) > durationToMs(t.trackingPollMax)) {
+      ctx.addIssue({ code: 'custom', path: ['trackingPollInitial'], message: 'must not be longer than trackingPollMax' });
+    }
+    if (durationToMs(t.trackingPollInitial) < 100) ctx.addIssue({ code: 'custom', path: ['trackingPollInitial'], message: 'at least 100 ms' });
+    if (durationToMs(t.prepareHeartbeatTimeout) < 1000) ctx.addIssue({ code: 'custom', path: ['prepareHeartbeatTimeout'], message: 'at least 1 second' });
+    if (durationToMs(t.closedSiteRetryInterval) < 1000) ctx.addIssue({ code: 'custom', path: ['closedSiteRetryInterval'], message: 'at least 1 second' });
+  });
 export type TimingPolicy = z.infer<typeof TimingPolicySchema>;
 
+const PrepareOptionsShape = {
+  mode: z.enum(['copy', 'skip-write']).default('copy'),
+  /** Task queue of the station where the drives are attached. */
+  stationTaskQueue: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'a task queue name (letters, digits, ._-)').default('prepare-station'),
+  /** The station's journal directory: an absolute path, or the station's own `data/journal`. */
+  journalDir: z
+    .string()
+    .max(4096)
+    .refine((p) => p === STATION_JOURNAL_DIR || p.startsWith('/'), 'an absolute path')
+    .default(STATION_JOURNAL_DIR),
+};
+
+const PrepareSectionSchema = z
+  .object({ dataset: z.array(DatasetEntrySchema).min(1).max(10_000), drives: z.array(DriveSpecSchema).min(1).max(MAX_DRIVES, `Azure accepts at most ${MAX_DRIVES} drives per job`), ...PrepareOptionsShape })
+  .strict()
+  .superRefine((p, ctx) => {
+    for (const { field, message } of driveSetProblems(p.dataset, p.drives, p.journalDir)) {
+      ctx.addIssue({ code: 'custom', path: field.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message });
+    }
+  });
+
+const PreparedDrivesSchema = z
+  .array(PreparedDriveSchema)
+  .min(1)
+  .max(MAX_DRIVES, `Azure accepts at most ${MAX_DRIVES} drives per job`)
+  .superRefine((drives, ctx) => {
+    const seen = new Set<string>();
+    drives.forEach((d, i) => {
+      if (seen.has(d.driveId)) ctx.addIssue({ code: 'custom', path: [i, 'driveId'], message: `drive ${d.driveId} is listed twice` });
+      seen.add(d.driveId);
+    });
+  });
+
 export const DrivesSpecSchema = z.union([
-  z
-    .object({
-      /** Prepare drives on a preparation station: copy, hash and write manifests. */
-      prepare: z
-        .object({
-          dataset: z.array(DatasetEntrySchema).min(1),
-          drives: z.array(DriveSpecSchema).min(1).max(10, 'Azure accepts at most 10 drives per job'),
-          mode: z.enum(['copy', 'skip-write']).default('copy'),
-          /** Task queue of the station where the drives are attached. */
-          stationTaskQueue: z.string().min(1).default('prepare-station'),
-          journalDir: z.string().min(1).default('data/journal'),
-        })
-        .strict(),
-    })
-    .strict(),
-  z
-    .object({
-      /** Drives prepared earlier (e.g. with `importctl prepare`). */
-      prepared: z.array(PreparedDriveSchema).min(1).max(10, 'Azure accepts at most 10 drives per job'),
-    })
-    .strict(),
+  /** Prepare drives on a preparation station: copy, hash and write manifests. */
+  z.object({ prepare: PrepareSectionSchema }).strict(),
+  /** Drives prepared earlier (e.g. with `importctl prepare`). */
+  z.object({ prepared: PreparedDrivesSchema }).strict(),
 ]);
 export type DrivesSpec = z.infer<typeof DrivesSpecSchema>;
 
-const StorageAccountIdSchema = z
-  .string()
-  .regex(
-    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.(ClassicStorage|Storage)\/storageAccounts\/[a-z0-9]{3,24}$/i,
-    'an ARM id: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>',
-  );
+/** Azure's tag rules: at most 50, names up to 512 characters (no <>%&\?/), values up to 256. */
+const TagsSchema = z
+  .record(
+    z.string().min(1).max(512).regex(/^[^<>%&\\?/]+$/, 'tag names must not contain < > % & \\ ? /').refine((k) => k !== '__proto__', 'not a tag name'),
+    textSchema(256, 'tag values'),
+  )
+  .refine((t) => Object.keys(t).length <= 50, 'Azure accepts at most 50 tags')
+  .default({});
 
+const JobSpecShape = {
+  jobName: JobNameSchema,
+  subscriptionId: SubscriptionIdSchema,
+  resourceGroup: ResourceGroupSchema,
+  storageAccountId: StorageAccountIdSchema,
+  /** The storage account's region, e.g. "westus" or "West US": where the drives are shipped. */
+  region: RegionSchema,
+  returnAddress: ReturnAddressSchema,
+  returnShipping: ReturnShippingSchema,
+  /** The container Azure writes copy logs to. */
+  diagnosticsPath: ContainerNameSchema.default('waimportexport'),
+  logLevel: z.enum(['Error', 'Verbose']).default('Error'),
+  backupDriveManifest: z.boolean().default(false),
+  tags: TagsSchema,
+  notification: NotificationTargetSchema.default({ kind: 'log' }),
+  timing: TimingPolicySchema.default(TimingPolicySchema.parse({})),
+};
+
+/** The workflow's input. `azure` is absent only in workflows started before the API could be chosen. */
 export const JobSpecSchema = z
-  .object({
-    jobName: JobNameSchema,
-    subscriptionId: z.string().regex(/^[0-9a-fA-F-]{36}$/, 'a subscription GUID'),
-    resourceGroup: z.string().regex(/^[-\w._()]{1,90}$/, 'a resource group name (letters, digits, -_.() up to 90)'),
-    storageAccountId: StorageAccountIdSchema,
-    /** The storage account's region, e.g. "westus" or "West US": the starting point for Get Location. */
-    region: z.string().min(1),
-    returnAddress: ReturnAddressSchema,
-    returnShipping: ReturnShippingSchema,
-    diagnosticsPath: z.string().min(1).default('waimportexport'),
-    logLevel: z.enum(['Error', 'Verbose']).default('Error'),
-    backupDriveManifest: z.boolean().default(false),
-    drives: DrivesSpecSchema,
-    tags: z.record(z.string(), z.string()).default({}),
-    notification: NotificationTargetSchema.default({ kind: 'log' }),
-    timing: TimingPolicySchema.default(TimingPolicySchema.parse({})),
-  })
+  .object({ ...JobSpecShape, azure: z.object({ api: AzureApiSchema }).strict().optional(), drives: DrivesSpecSchema })
   .strict();
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
-/** Workflow ids are business ids: one workflow per Azure job name. */
-export function workflowIdForJob(jobName: string): string {
-  return `import-job-${jobName}`;
+/** The Azure API of a parsed spec (the classic API for workflows that predate the choice). */
+export function azureApiOf(spec: Pick<JobSpec, 'azure'>): AzureApi {
+  return spec.azure?.api ?? LEGACY_AZURE_API;
 }
 
-/** Flattens zod issues into "field.path: message" lines, the form every entry point prints. */
-export function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
-}
+/** A drive as a person writes it inline: the key itself (moved into the secret store at the door). */
+const InlineDriveFileSchema = DriveSpecSchema.omit({ bitLockerKeyRef: true }).extend({ existingBitLockerKey: BitLockerKeySchema }).strict();
+const InlinePreparedDriveFileSchema = PreparedDriveSchema.omit({ bitLockerKeyRef: true }).extend({ bitLockerKey: BitLockerKeySchema }).strict();
+
+const CsvFileRefSchema = z.string().min(1).max(4096).refine((p) => p.toLowerCase().endsWith('.csv'), 'a .csv file');
+
+/** The drives section as written in a spec file. */
+export const DrivesFileSchema = z.union([
+  z
+    .object({
+      prepare: z.union([
+        /** WAImportExport's two CSVs, relative to the spec file (or uploaded with it). */
+        z.object({ datasetCsv: CsvFileRefSchema, drivesetCsv: CsvFileRefSchema, ...PrepareOptionsShape }).strict(),
+        z.object({ dataset: z.array(DatasetEntrySchema).min(1).max(10_000), drives: z.array(InlineDriveFileSchema).min(1).max(MAX_DRIVES), ...PrepareOptionsShape }).strict(),
+      ]),
+    })
+    .strict(),
+  z.object({ prepared: z.array(InlinePreparedDriveFileSchema).min(1).max(MAX_DRIVES) }).strict(),
+]);
+
+/** What a person writes. Everything but the drives is validated here exactly as the workflow will see it. */
+export const JobSpecFileSchema = z
+  .object({ ...JobSpecShape, azure: z.object({ api: AzureApiSchema.default(DEFAULT_AZURE_API) }).strict().default({ api: DEFAULT_AZURE_API }), drives: DrivesFileSchema })
+  .strict();
+export type JobSpecFile = z.infer<typeof JobSpecFileSchema>;
+
+// Transitional re-exports while callers move to the modules that own these concepts.
+export { JobNameSchema, workflowIdForJob } from './ids';
+export { ReturnAddressSchema, ReturnShippingSchema, type ReturnAddress, type ReturnShipping } from './address';
+export { describeIssues } from './problems';
+export { DurationSchema, type Duration } from './duration';

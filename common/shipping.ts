@@ -1,18 +1,21 @@
 import { z } from 'zod';
+import type { Problem } from './problems';
+import { textSchema } from './text';
 
 /** What a shipping clerk submits once the drives are in the box. */
 export const ShipmentSchema = z
   .object({
-    carrierName: z.string().min(1, 'carrier is required'),
+    carrierName: textSchema(50, 'carrierName').pipe(z.string().min(1, 'carrier is required')),
     trackingNumber: z
       .string()
+      .max(100, 'tracking numbers are 8-40 letters and digits')
       .transform((s) => s.replace(/\s+/g, '').toUpperCase())
       .pipe(z.string().regex(/^[A-Z0-9]{8,40}$/, 'tracking numbers are 8-40 letters and digits')),
     driveCount: z.number().int().min(1).max(10),
     /** ISO date (YYYY-MM-DD) or date-time; not in the future. */
-    shipDate: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO date such as 2026-11-24'),
+    shipDate: z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO date such as 2026-11-24'),
     /** Who submitted it (clerk's user name); recorded in the timeline. */
-    submittedBy: z.string().min(1).max(100).default('unknown'),
+    submittedBy: textSchema(100, 'submittedBy').pipe(z.string().min(1)).default('unknown'),
   })
   .strict();
 export type Shipment = z.infer<typeof ShipmentSchema>;
@@ -36,31 +39,31 @@ export function matchSupportedCarrier(carrier: string, supported: readonly strin
   return supported.find((s) => normaliseCarrier(s) === normaliseCarrier(carrier));
 }
 
-/** Problems with a shipment for a site and job, as "field: reason" strings (empty when acceptable). */
+/** Problems with a shipment for a site and job (empty when acceptable). */
 export function shipmentProblems(
   shipment: Shipment,
   context: { supportedCarriers: readonly string[]; expectedDriveCount: number; now: Date; usedTrackingNumbers?: readonly string[] },
-): string[] {
-  const problems: string[] = [];
+): Problem[] {
+  const problems: Problem[] = [];
   const carrier = matchSupportedCarrier(shipment.carrierName, context.supportedCarriers);
   if (!carrier) {
-    problems.push(`carrierName: ${shipment.carrierName} is not accepted at this site (accepted: ${context.supportedCarriers.join(', ') || 'none'})`);
+    problems.push({ field: 'carrierName', message: `${shipment.carrierName} is not accepted at this site (accepted: ${context.supportedCarriers.join(', ') || 'none'})` });
   } else {
     const rule = TRACKING_PATTERNS[normaliseCarrier(carrier)];
     if (rule && !rule.pattern.test(shipment.trackingNumber)) {
-      problems.push(`trackingNumber: ${shipment.trackingNumber} is not a ${carrier} tracking number (e.g. ${rule.example})`);
+      problems.push({ field: 'trackingNumber', message: `${shipment.trackingNumber} is not a ${carrier} tracking number (e.g. ${rule.example})` });
     }
   }
   if (context.usedTrackingNumbers?.includes(shipment.trackingNumber)) {
-    problems.push(`trackingNumber: ${shipment.trackingNumber} was already used for an earlier shipment of this job`);
+    problems.push({ field: 'trackingNumber', message: `${shipment.trackingNumber} was already used for an earlier shipment of this job` });
   }
   if (shipment.driveCount !== context.expectedDriveCount) {
-    problems.push(`driveCount: the job has ${context.expectedDriveCount} drive(s), not ${shipment.driveCount}`);
+    problems.push({ field: 'driveCount', message: `the job has ${context.expectedDriveCount} drive(s), not ${shipment.driveCount}` });
   }
   const shipTime = Date.parse(shipment.shipDate);
   // A day of slack: clerks enter local dates, workflow time is UTC.
   if (shipTime > context.now.getTime() + 24 * 3600 * 1000) {
-    problems.push(`shipDate: ${shipment.shipDate} is in the future`);
+    problems.push({ field: 'shipDate', message: `${shipment.shipDate} is in the future` });
   }
   return problems;
 }
