@@ -18,7 +18,6 @@ const AbsolutePathSchema = z
   .max(4096, 'paths have at most 4096 characters')
   .refine((p) => p.startsWith('/'), 'an absolute path (relative paths are resolved where the spec is read, not on the station)')
   .refine((p) => !p.split('/').includes('..'), 'must not contain ".."')
-  // eslint-disable-next-line no-control-regex
   .refine((p) => !/[\u0000-\u001f]/.test(p), 'must not contain control characters');
 
 /** `container/`, `container/vdir/` (prefix) or `container/blob`; the container must be a name Azure accepts. */
@@ -31,7 +30,6 @@ const BlobPathSchema = z
     const name = ContainerNameSchema.safeParse(container);
     if (!name.success) ctx.addIssue({ code: 'custom', message: `container "${container}": ${name.error.issues[0]?.message ?? 'invalid'}` });
     if (rest.some((seg) => seg === '..' || seg === '.')) ctx.addIssue({ code: 'custom', message: 'blob paths must not contain "." or ".." segments' });
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\\]/.test(p)) ctx.addIssue({ code: 'custom', message: 'blob paths must not contain control characters or backslashes' });
   });
 

@@ -4,7 +4,6 @@ import { z } from 'zod';
  * Free text that ends up on labels, in Azure requests and in terminals: bounded, and without control or
  * bidirectional-override characters (they garble packing slips and can disguise what a clerk reads).
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
 
 export function textSchema(max: number, what = 'text') {
