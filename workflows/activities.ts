@@ -1,0 +1,28 @@
+/** The activity stubs the import-job workflow calls (types only from the activity modules: nothing runs here). */
+import { proxyActivities } from '@temporalio/workflow';
+import type { createImportJobActivities } from '../activities/import-job-activities';
+import type { createPrepareActivities } from '../activities/prepare/activity';
+import { durationToMs } from '../common/duration';
+import type { JobSpec } from '../common/job-spec';
+
+export type RestActivities = ReturnType<typeof createImportJobActivities>;
+export type PrepareActivities = ReturnType<typeof createPrepareActivities>;
+export type NotificationKind = Parameters<RestActivities['sendNotification']>[0]['kind'];
+
+/** Errors no retry can fix: bad input, Azure validation/conflict/auth. */
+const NON_RETRYABLE_TYPES = ['AzureValidationError', 'AzureConflictError', 'AzureAuthError', 'AzureNotFoundError', 'JobSpecConflict', 'AzureResponseFormatError'];
+
+export const rest = proxyActivities<RestActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+});
+
+/** The preparation runs on the station where the drives are attached, for as long as copying takes. */
+export function prepareActivitiesFor(spec: JobSpec, stationTaskQueue: string): PrepareActivities {
+  return proxyActivities<PrepareActivities>({
+    taskQueue: stationTaskQueue,
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: durationToMs(spec.timing.prepareHeartbeatTimeout),
+    retry: { initialInterval: '10 seconds', maximumInterval: '10 minutes', nonRetryableErrorTypes: ['PrepareInputError', 'InsufficientCapacityError'] },
+  });
+}

@@ -1,0 +1,274 @@
+/**
+ * The state of one import job and the handlers that read or change it (status, ship, cancel, recreate). Steps
+ * (workflows/steps/) drive it forward; handlers only ever touch it through these methods.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { durationToMs } from '../common/duration';
+import type { JobSnapshot, SiteInfo } from '../common/import-job-contract';
+import type { JobSpec } from '../common/job-spec';
+import type { PreparedDrive } from '../common/prepare-contract';
+import { problemsFromZodError } from '../common/problems';
+import { ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
+import { ShipmentSchema, type Shipment, type ShipmentInput } from '../common/shipping';
+import { rest, type NotificationKind } from './activities';
+import { cancellableStates } from './azure-states';
+import {
+  cancelSignal,
+  cancelUpdate,
+  recreateUpdate,
+  shipSignal,
+  shipUpdate,
+  statusQuery,
+  type CancelRequest,
+  type CancelResult,
+  type ImportJobOutcome,
+  type ImportJobStatus,
+  type ShipmentReceipt,
+  type WorkflowStep,
+} from './import-job-messages';
+import { Lock } from './lock';
+import { invalidShipment, validateShipmentFor } from './shipment-rules';
+import { chooseOpenSite, formatSiteAddress } from './steps/locate';
+
+/** Thrown inside the steps when a cancellation was accepted; the workflow ends as `cancelled`. */
+export class JobCancelled extends Error {}
+
+const ENDED_STEPS: readonly WorkflowStep[] = ['completed', 'closed', 'cancelled', 'failed'];
+
+export class ImportJob {
+  readonly status: ImportJobStatus;
+  readonly timing: {
+    shippingWindowMs: number;
+    reminderMs: number[];
+    closedSiteRetryMs: number;
+    pollInitialMs: number;
+    pollMaxMs: number;
+    notReceivedMs: number;
+  };
+  readonly jobRef: { subscriptionId: string; resourceGroup: string; jobName: string };
+  preparedDrives: PreparedDrive[] = [];
+  shipment: Shipment | undefined;
+  cancel: (CancelRequest & { at: string }) | undefined;
+  recreateRequested = false;
+  /** Shipments sent as signals, validated and applied by the await-shipping step in arrival order. */
+  readonly pendingSignalShipments: ShipmentInput[] = [];
+  private shipmentRecordedAt: string | undefined;
+  private readonly usedTrackingNumbers: string[] = [];
+  /** Serialises shipment acceptance: its checks await activities, and two clerks may submit at once. */
+  private readonly shipmentLock = new Lock();
+  /** The running preparation, cancelled directly when a cancellation is accepted. */
+  private preparation: CancellationScope | undefined;
+
+  constructor(
+    readonly spec: JobSpec,
+    startedBy: string | undefined,
+  ) {
+    this.timing = {
+      shippingWindowMs: durationToMs(spec.timing.shippingWindow),
+      reminderMs: spec.timing.reminders.map(durationToMs).sort((a, b) => a - b),
+      closedSiteRetryMs: durationToMs(spec.timing.closedSiteRetryInterval),
+      pollInitialMs: durationToMs(spec.timing.trackingPollInitial),
+      pollMaxMs: durationToMs(spec.timing.trackingPollMax),
+      notReceivedMs: durationToMs(spec.timing.notReceivedAlertAfter),
+    };
+    this.jobRef = { subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, jobName: spec.jobName };
+    this.status = { jobName: spec.jobName, step: 'preparing', cancelRequested: false, drives: [], remindersSent: [], rejectedSignals: [], timeline: [] };
+    upsertSearchAttributes([
+      { key: ImportJobNameKey, value: spec.jobName },
+      { key: StorageAccountKey, value: spec.storageAccountId.split('/').pop() ?? spec.storageAccountId },
+      { key: ImportJobStepKey, value: this.status.step },
+    ]);
+    this.record('workflow started', startedBy);
+  }
+
+  // ---- state changes used by the steps ----
+
+  now(): string {
+    return new Date(Date.now()).toISOString();
+  }
+
+  record(event: string, by?: string, detail?: string): void {
+    this.status.timeline.push({ at: this.now(), event, ...(by ? { by } : {}), ...(detail ? { detail } : {}) });
+  }
+
+  setStep(step: WorkflowStep): void {
+    this.status.step = step;
+    upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+  }
+
+  setAzureSnapshot(snap: JobSnapshot): void {
+    if (this.status.azureState !== snap.state) {
+      this.record(`Azure job state: ${snap.state}`);
+      upsertSearchAttributes([{ key: ImportJobStateKey, value: snap.state }]);
+    }
+    this.status.azureState = snap.state;
+    this.status.cancelRequested = this.status.cancelRequested || snap.cancelRequested;
+    this.status.transferPercentComplete = snap.percentComplete;
+    this.status.returnPackage = snap.returnPackage;
+    const hashes = new Map(this.preparedDrives.map((d) => [d.driveId, d.manifestHash]));
+    this.status.drives = snap.drives.map((d) => ({ ...d, manifestHash: hashes.get(d.driveId) }));
+  }
+
+  async notify(kind: NotificationKind, message: string): Promise<void> {
+    await rest.sendNotification({ target: this.spec.notification, jobName: this.spec.jobName, kind, message });
+  }
+
+  throwIfCancelled(): void {
+    if (this.cancel) throw new JobCancelled();
+  }
+
+  /** Runs the preparation in a scope that an accepted cancellation cancels (no watcher outlives it). */
+  async runPreparation<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    this.preparation = scope;
+    try {
+      return await scope.run(fn);
+    } finally {
+      this.preparation = undefined;
+    }
+  }
+
+  outcome(result: ImportJobOutcome['result'], drives = this.status.drives): ImportJobOutcome {
+    return { jobName: this.spec.jobName, result, azureState: this.status.azureState, drives, returnPackage: this.status.returnPackage };
+  }
+
+  // ---- message handlers ----
+
+  registerHandlers(): void {
+    setHandler(statusQuery, () => this.status);
+    setHandler(shipUpdate, async (raw) => this.acceptShipment(this.validateShipment(raw)), { validator: (raw) => void this.validateShipment(raw) });
+    setHandler(shipSignal, (raw) => {
+      this.pendingSignalShipments.push(raw);
+    });
+    setHandler(cancelUpdate, (req) => this.requestCancel(req), { validator: (_req: CancelRequest) => this.assertCancellable() });
+    setHandler(cancelSignal, async (req) => {
+      try {
+        await this.requestCancel(req);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.status.rejectedSignals.push({ at: this.now(), problems: [message] });
+        this.record('cancel signal rejected', req.requestedBy, message);
+      }
+    });
+    setHandler(recreateUpdate, ({ requestedBy }) => this.requestRecreate(requestedBy), {
+      validator: (_req: { requestedBy?: string }) => {
+        if (this.status.step !== 'expired') throw ApplicationFailure.nonRetryable(`Only an expired job can be re-created (step: ${this.status.step})`, 'NotExpired');
+      },
+    });
+  }
+
+  /** The checks that need no activity; also the update's validator, so a bad shipment leaves no trace in history. */
+  validateShipment(raw: ShipmentInput): Shipment {
+    const parsed = ShipmentSchema.safeParse(raw);
+    if (!parsed.success) throw invalidShipment(problemsFromZodError(parsed.error));
+    const s = parsed.data;
+    if (this.shipment && this.shipment.trackingNumber === s.trackingNumber) return s; // a repeated submission: accepted as a no-op
+    if (this.status.step !== 'awaiting-shipping') {
+      throw ApplicationFailure.nonRetryable(`The job is not waiting for shipping information (step: ${this.status.step})`, 'NotAwaitingShipping');
+    }
+    const site = this.status.site;
+    if (!site) throw ApplicationFailure.nonRetryable('No shipping site has been chosen yet', 'NotAwaitingShipping');
+    validateShipmentFor(s, { site, expectedDriveCount: this.preparedDrives.length, now: new Date(Date.now()), usedTrackingNumbers: this.usedTrackingNumbers });
+    return s;
+  }
+
+  /** Re-checks the site and the tracking number with activities, then records the shipment. */
+  acceptShipment(s: Shipment): Promise<ShipmentReceipt> {
+    // Workflows recorded before the lock checked concurrently and re-read the shipment after the awaits.
+    return patched('serialise-shipment-acceptance') ? this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s)) : this.checkAndRecordShipment(s);
+  }
+
+  private async checkAndRecordShipment(s: Shipment): Promise<ShipmentReceipt> {
+    const settled = this.settledShipment(s);
+    if (settled) return settled;
+    const site = this.status.site!;
+    // Sites get remapped while a job waits: never accept a shipment to a closed site.
+    const current = await rest.getSite({ subscriptionId: this.spec.subscriptionId, locationName: site.locationName });
+    if (!current.isOpen) {
+      const next = await chooseOpenSite(this, [...current.alternateLocationNames]);
+      const hint = next ? ` Ship to ${next.displayName} instead: ${formatSiteAddress(next)}.` : ' No alternate site is open right now.';
+      if (next) await this.changeSite(next, `${site.displayName} closed; now ${next.displayName}`, `Site ${site.displayName} closed; drives must go to ${next.displayName}.`);
+      throw ApplicationFailure.nonRetryable(`The shipping site ${site.displayName} has closed.${hint}`, 'SiteClosed');
+    }
+    const others = await rest.findJobsByTrackingNumber({ trackingNumber: s.trackingNumber, excludeWorkflowId: workflowInfo().workflowId });
+    if (others.length > 0) {
+      throw invalidShipment([{ field: 'trackingNumber', message: `${s.trackingNumber} is already used by job(s) ${others.join(', ')}` }]);
+    }
+    // Without the lock (older runs) another submission may have been recorded while this one awaited.
+    const raced = this.settledShipment(s);
+    if (raced) return raced;
+    this.shipment = s;
+    this.shipmentRecordedAt = this.now();
+    this.status.shipment = s;
+    this.usedTrackingNumbers.push(s.trackingNumber);
+    upsertSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
+    this.record(`shipment recorded: ${s.carrierName} ${s.trackingNumber}`, s.submittedBy, `${s.driveCount} drive(s) shipped ${s.shipDate}`);
+    return this.receipt(s, false);
+  }
+
+  /** The answer for a submission once a shipment is recorded: a duplicate, or a refusal. */
+  private settledShipment(s: Shipment): ShipmentReceipt | undefined {
+    if (!this.shipment) return undefined;
+    if (this.shipment.trackingNumber === s.trackingNumber) return this.receipt(s, true);
+    throw ApplicationFailure.nonRetryable(`A shipment (${this.shipment.trackingNumber}) is already recorded for this job`, 'AlreadyShipped');
+  }
+
+  private receipt(s: Shipment, duplicate: boolean): ShipmentReceipt {
+    return {
+      trackingNumber: s.trackingNumber,
+      carrierName: s.carrierName,
+      driveCount: s.driveCount,
+      shipDate: s.shipDate,
+      recordedAt: this.shipmentRecordedAt ?? this.now(),
+      duplicate,
+    };
+  }
+
+  /** A different ship-to address from now on: recorded, shown, and the team told. */
+  async changeSite(next: SiteInfo, detail: string, message: string): Promise<void> {
+    this.status.site = next;
+    this.record('shipping site changed', undefined, detail);
+    await this.notify('site-changed', message);
+  }
+
+  private cancelProblem(): string | undefined {
+    if (this.cancel) return undefined; // repeated: idempotent
+    if (ENDED_STEPS.includes(this.status.step)) return `the job has already ended (${this.status.step})`;
+    const azureState = this.status.azureState;
+    if (azureState && !cancellableStates(this.spec).has(azureState)) {
+      return `Azure no longer accepts cancellation: the job is ${azureState} (cancellation is possible only while Creating, before the drives ship)`;
+    }
+    if (this.shipment) return 'the drives have been reported shipped; Azure accepts cancellation only before shipping';
+    return undefined;
+  }
+
+  private assertCancellable(): void {
+    const problem = this.cancelProblem();
+    if (problem) throw ApplicationFailure.nonRetryable(`Cannot cancel: ${problem}`, 'CancelNotAllowed');
+  }
+
+  private async requestCancel(req: CancelRequest): Promise<CancelResult> {
+    if (this.cancel) return { cancelled: true, azureCancelRequested: this.status.cancelRequested, message: 'cancellation was already requested' };
+    this.assertCancellable();
+    this.cancel = { ...req, at: this.now() };
+    this.record('cancellation requested', req.requestedBy, req.reason);
+    this.preparation?.cancel();
+    if (!this.status.azureState) return { cancelled: true, azureCancelRequested: false, message: 'cancelled before an Azure job existed' };
+    this.setAzureSnapshot(await rest.requestAzureCancel(this.jobRef));
+    this.record('Azure cancelRequested set');
+    return { cancelled: true, azureCancelRequested: true, message: 'Azure job cancellation requested' };
+  }
+
+  private requestRecreate(requestedBy: string | undefined): string {
+    this.recreateRequested = true;
+    this.record('re-creation requested', requestedBy);
+    return 'the Azure job will be created again';
+  }
+}

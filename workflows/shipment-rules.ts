@@ -1,0 +1,30 @@
+/** Shipment checks that need no activity, and the structured rejection clients read. */
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { SiteInfo } from '../common/import-job-contract';
+import { formatProblems, type Problem } from '../common/problems';
+import { shipmentProblems, type Shipment } from '../common/shipping';
+
+/** A rejected shipment: the message for people, the problems (`details[0]`) for programs. */
+export function invalidShipment(problems: Problem[]): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidShipment', message: formatProblems(problems).join('\n'), details: [problems], nonRetryable: true });
+}
+
+/** Throws `InvalidShipment` when the shipment does not fit the site or the job. */
+export function validateShipmentFor(
+  shipment: Shipment,
+  context: { site: SiteInfo; expectedDriveCount: number; now: Date; usedTrackingNumbers: readonly string[] },
+): void {
+  const problems = shipmentProblems(shipment, {
+    supportedCarriers: context.site.supportedCarriers,
+    expectedDriveCount: context.expectedDriveCount,
+    now: context.now,
+    usedTrackingNumbers: context.usedTrackingNumbers,
+  });
+  if (problems.length > 0) throw invalidShipment(problems);
+}
+
+/** The problems a rejected shipment carries (from its details), for rejected signals recorded in the status. */
+export function problemsOf(err: unknown): Problem[] {
+  if (err instanceof ApplicationFailure && err.type === 'InvalidShipment' && Array.isArray(err.details?.[0])) return err.details[0] as Problem[];
+  return [{ field: '(shipment)', message: err instanceof Error ? err.message : String(err) }];
+}

@@ -1,0 +1,30 @@
+/** Step 3: the Azure job, created idempotently (a retried create finds the job it made). */
+import { workflowInfo } from '@temporalio/workflow';
+import type { SiteInfo } from '../../common/import-job-contract';
+import { rest } from '../activities';
+import type { ImportJob } from '../import-job-state';
+
+/** Creates the Azure job at `site`; returns when it was created (workflow time), the start of the shipping window. */
+export async function createAzureJob(job: ImportJob, site: SiteInfo): Promise<number> {
+  job.setStep('creating');
+  const { spec } = job;
+  const { snapshot, created } = await rest.createAzureJob({
+    ...job.jobRef,
+    locationName: site.locationName,
+    storageAccountId: spec.storageAccountId,
+    returnAddress: spec.returnAddress,
+    returnShipping: spec.returnShipping,
+    diagnosticsPath: spec.diagnosticsPath,
+    logLevel: spec.logLevel,
+    backupDriveManifest: spec.backupDriveManifest,
+    drives: job.preparedDrives,
+    tags: spec.tags,
+    requestId: workflowInfo().workflowId,
+  });
+  job.setAzureSnapshot(snapshot);
+  const createdAt = Date.now();
+  job.status.jobCreatedAt = new Date(createdAt).toISOString();
+  job.status.shippingDeadline = new Date(createdAt + job.timing.shippingWindowMs).toISOString();
+  job.record(created ? 'Azure job created' : 'Azure job already existed (retry recognised)', undefined, `location ${site.locationName}`);
+  return createdAt;
+}
