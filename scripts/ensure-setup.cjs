@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test` so that those two commands are the whole set-up on a fresh machine:
-// installs dependencies when node_modules is missing or older than package-lock.json, then provisions Temporal.
+// installs dependencies when node_modules is missing or older than package-lock.json (`npm ci`: exactly the lock
+// file, which it never rewrites, so a fresh clone stays clean), then provisions Temporal.
 // Plain CommonJS with no dependencies, because it runs before anything is installed.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -20,15 +21,17 @@ function run(cmd, args) {
   }
 }
 
+// Only what decides the installed tree: editing a script in package.json must not reinstall everything.
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const lockHash = crypto
   .createHash('sha256')
   .update(fs.readFileSync(lockFile))
-  .update(fs.readFileSync(path.join(root, 'package.json')))
+  .update(JSON.stringify([manifest.dependencies, manifest.devDependencies, manifest.optionalDependencies, manifest.overrides]))
   .digest('hex');
 const stamp = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, 'utf8').trim() : '';
 if (stamp !== lockHash) {
-  console.log('[setup] installing dependencies (npm install) ...');
-  run('npm', ['install', '--no-audit', '--no-fund']);
+  console.log('[setup] installing dependencies (npm ci) ...');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
   fs.writeFileSync(stampFile, `${lockHash}\n`);
 }
 // The console's browser tests drive Debian's Chromium (no browser download); only `npm test` needs it.
