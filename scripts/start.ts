@@ -1,175 +1,141 @@
 /**
- * `npm start`: the whole local stack in one command.
+ * `npm start`: the whole local stack in one command, each component its own supervised process:
  *  - Temporal dev server with a persistent SQLite file (data/temporal/dev.db) and its Web UI,
- *  - the Azure Import/Export emulator (unless AZURE_ENDPOINT points at real Azure),
+ *  - the Azure emulator, Data Box and Import/Export (unless AZURE_ENDPOINT points at real Azure),
  *  - the codec server (so the Web UI can decode encrypted payloads for an operator who signs in),
  *  - the shipping console for clerks and operators,
  *  - the worker (orchestrator + this machine's preparation station),
- * then prints where everything is and how to run the sample job. Ctrl-C stops it all cleanly; data is kept.
+ * then prints where everything is and how to run the sample jobs. A component that crashes is restarted; Ctrl-C
+ * stops everything cleanly and keeps the data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import { z } from 'zod';
 import { devServerSearchAttributeArgs } from '../common/search-attributes';
-import { startEmulator, type RunningEmulator } from '../emulator/server';
-import { ensureLocalTokenFile, loadSecurityConfig } from '../security/config';
-import { EncryptionCodec } from '../security/payload-codec';
-import { startCodecServer } from '../codec-server/server';
-import { startLocalConsole } from '../console/start-local';
+import { formatProblems, problemsFromZodError } from '../common/problems';
+import { ensureLocalSecurityFiles } from '../security/config';
+import { ensureLocalConsoleUsers } from './lib/local-console-users';
+import { EMULATOR_SUBSCRIPTION, ensureSampleJobs } from './lib/sample-jobs';
+import { Supervisor, type ServiceSpec } from './lib/supervisor';
 import { provisionTemporalCli } from './lib/temporal-binaries';
 
 const root = path.resolve(__dirname, '..');
+const Port = z.coerce.number().int().min(1).max(65535);
 const StartEnvSchema = z.object({
   DATA_DIR: z.string().default(path.join(root, 'data')),
-  TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
-  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_PORT: Port.default(7233),
+  TEMPORAL_UI_PORT: Port.default(8233),
   /** Set to use real Azure (then AZURE_SUBSCRIPTION_ID and AZURE_CREDENTIAL=default are needed); unset = emulator. */
-  AZURE_ENDPOINT: z.string().url().optional(),
-  EMULATOR_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(10880),
-  EMULATOR_HTTPS_PORT: z.coerce.number().int().min(0).max(65535).default(10843),
-  CODEC_SERVER_PORT: z.coerce.number().int().min(1).max(65535).default(8888),
-  CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  AZURE_ENDPOINT: z.url().optional(),
+  EMULATOR_HTTP_PORT: Port.default(10880),
+  EMULATOR_HTTPS_PORT: Port.default(10843),
+  CODEC_SERVER_PORT: Port.default(8888),
+  CONSOLE_PORT: Port.default(8080),
+  METRICS_BIND: z.string().default('127.0.0.1:9464'),
+  TASK_QUEUE: z.string().min(1).default('import-jobs'),
 });
 
+/** One host name everywhere: the codec server's sign-in cookie only applies to the host it was set for. */
+const HOST = '127.0.0.1';
 const log = (line: string): void => console.log(`[start] ${line}`);
-/** Child processes, so that a failed start never leaves a server or worker running on its own. */
-const children: { name: string; proc: ChildProcess; signal: NodeJS.Signals; timeoutMs: number }[] = [];
-const EMULATOR_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
-
-function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      if (child && child.exitCode !== null) return reject(new Error(`process exited with code ${child.exitCode} before listening on ${port}`));
-      const sock = net.connect({ host: '127.0.0.1', port }, () => {
-        sock.end();
-        resolve();
-      });
-      sock.on('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
+const rel = (p: string): string => path.relative(root, p) || p;
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer().once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
   });
 }
 
-function stopChild(child: ChildProcess, name: string, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      log(`${name} did not stop in ${timeoutMs / 1000} s; killing it`);
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-/** A sample job (driveset with fresh random BitLocker-style keys, so none is ever committed). */
-function writeSample(dataDir: string): string {
-  const dir = path.join(dataDir, 'sample');
-  const specFile = path.join(dir, 'sample-job.yaml');
-  if (fs.existsSync(specFile)) return specFile;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const drives = [path.join(dataDir, 'sample-drives', 'drive1'), path.join(dataDir, 'sample-drives', 'drive2')];
-  for (const d of drives) fs.mkdirSync(d, { recursive: true });
-  const key = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 1_000_000)).padStart(6, '0')).join('-');
-  const sampleData = path.join(root, 'samples', 'data');
-  fs.writeFileSync(
-    path.join(dir, 'dataset.csv'),
-    ['BasePath,DstBlobPathOrPrefix,BlobType,Disposition,MetadataFile,PropertiesFile', `"${sampleData}/photos/",photos/,block,rename,None,None`, `"${sampleData}/logs/",logs/2026/,block,overwrite,None,None`].join('\n') + '\n',
-  );
-  fs.writeFileSync(
-    path.join(dir, 'driveset.csv'),
-    ['DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey,DriveId', ...drives.map((d, i) => `${d},AlreadyFormatted,SilentMode,AlreadyEncrypted,${key()},SAMPLE${i + 1}WD${crypto.randomInt(1000, 9999)}`)].join('\n') + '\n',
-    { mode: 0o600 },
-  );
-  fs.writeFileSync(
-    specFile,
-    `# A sample import job. Start it with: npx importctl start ${path.relative(root, specFile)}
-jobName: sample-import-${crypto.randomInt(1000, 9999)}
-subscriptionId: "${EMULATOR_SUBSCRIPTION}"
-resourceGroup: rg-imports
-storageAccountId: /subscriptions/${EMULATOR_SUBSCRIPTION}/resourceGroups/rg-imports/providers/Microsoft.Storage/storageAccounts/importsample
-region: westus
-returnAddress:
-  recipientName: Sample Operator
-  streetAddress1: 1 Sample Street
-  city: Seattle
-  stateOrProvince: WA
-  postalCode: "98101"
-  countryOrRegion: USA
-  phone: "+1 206 555 0100"
-  email: operator@example.com
-returnShipping: { carrierName: FedEx, carrierAccountNumber: "123456789" }
-drives:
-  prepare:
-    datasetCsv: dataset.csv
-    drivesetCsv: driveset.csv
-    journalDir: ${path.join(dataDir, 'journal')}
-notification: { kind: file, path: ${path.join(dataDir, 'notifications.jsonl')} }
-# Short polls so the walkthrough finishes in seconds (defaults: 1 hour doubling to 1 day).
-timing: { trackingPollInitial: 5 seconds, trackingPollMax: 30 seconds }
-`,
-  );
-  return specFile;
+/** Resolves once a worker polls the task queue, so the banner never promises a stack that cannot run jobs yet. */
+async function waitForWorker(address: string, taskQueue: string, timeoutMs: number): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      if ((res.pollers ?? []).length > 0) return;
+      if (Date.now() > deadline) throw new Error(`no worker polls task queue ${taskQueue} after ${timeoutMs / 1000} s (see the worker's output above)`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    await connection.close();
+  }
 }
 
 async function main(): Promise<void> {
-  const env = StartEnvSchema.parse(process.env);
+  const parsed = StartEnvSchema.safeParse(process.env);
+  if (!parsed.success) throw new Error(`invalid environment:\n  ${formatProblems(problemsFromZodError(parsed.error)).join('\n  ')}`);
+  const env = parsed.data;
   const dataDir = path.resolve(env.DATA_DIR);
-  fs.mkdirSync(path.join(dataDir, 'temporal'), { recursive: true });
-  const closers: { name: string; close: () => Promise<void> }[] = [];
-  let stopping = false;
+  // The data folder holds keys, secrets and the Temporal database (search attributes are plaintext there): owner only.
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dataDir, 0o700);
+  for (const dir of [path.join(dataDir, 'temporal'), path.join(dataDir, 'logs'), path.join(dataDir, 'notifications')]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-  const shutdown = async (reason: string): Promise<void> => {
+  for (const port of [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.CODEC_SERVER_PORT, env.CONSOLE_PORT]) {
+    if (!(await portFree(port))) throw new Error(`port ${port} is in use — is another \`npm start\` running? (TEMPORAL_PORT, TEMPORAL_UI_PORT, CODEC_SERVER_PORT, CONSOLE_PORT choose others)`);
+  }
+
+  let stopping = false;
+  const supervisor = new Supervisor(log, (reason) => void shutdown(reason, 1));
+  const shutdown = async (reason: string, exitCode = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log(`${reason}: stopping (data kept in ${path.relative(root, dataDir) || dataDir}) ...`);
-    // Reverse order: the worker first (finishes in-flight tasks), the Temporal server last (flushes SQLite).
-    for (const c of [...children].reverse().filter((c) => c.name !== 'temporal')) await stopChild(c.proc, c.name, c.signal, c.timeoutMs);
-    for (const c of [...closers].reverse()) await c.close().catch((err: Error) => log(`${c.name}: ${err.message}`));
-    const temporal = children.find((c) => c.name === 'temporal');
-    if (temporal) await stopChild(temporal.proc, 'temporal', 'SIGTERM', 20_000);
+    log(`${reason}: stopping (data kept in ${rel(dataDir)}/) ...`);
+    // The worker first (finishes in-flight tasks), the Temporal server last (flushes SQLite).
+    await supervisor.stopAll(['temporal']);
     log('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGINT', () => void shutdown('Ctrl-C'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  // Security material for local runs: payload keys and the codec server token (generated once, mode 0600, in data/).
-  const security = loadSecurityConfig(process.env, { baseDir: root });
-  const tokenFile = ensureLocalTokenFile(path.join(dataDir, 'keys', 'codec-server-token'));
-  const codecToken = security.codecServer.token ?? fs.readFileSync(tokenFile.path, 'utf8').trim();
-
-  // 1. Temporal dev server.
-  for (const port of [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT]) {
-    if (!(await portFree(port))) throw new Error(`port ${port} is in use — is another \`npm start\` running? (set TEMPORAL_PORT / TEMPORAL_UI_PORT to use others)`);
+  try {
+    await startStack(env, dataDir, supervisor);
+  } catch (err) {
+    // A failed start never leaves a server or worker running on its own.
+    supervisor.killAll();
+    throw err;
   }
-  const cli = provisionTemporalCli(log);
-  const codecUrl = `http://127.0.0.1:${env.CODEC_SERVER_PORT}`;
+}
+
+async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, supervisor: Supervisor): Promise<void> {
+  const logDir = path.join(dataDir, 'logs');
+  // Local security material (payload keys, codec server token), created once with owner-only modes.
+  const security = ensureLocalSecurityFiles(dataDir);
+  const { usersFile, passwordsFile } = await ensureLocalConsoleUsers(dataDir, log);
+  const temporalAddress = `${HOST}:${env.TEMPORAL_PORT}`;
+  const codecUrl = `http://${HOST}:${env.CODEC_SERVER_PORT}`;
+  const uiUrl = `http://${HOST}:${env.TEMPORAL_UI_PORT}`;
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TASK_QUEUE: env.TASK_QUEUE,
+    PAYLOAD_KEY_FILE: process.env.PAYLOAD_KEYS ? undefined : security.keyFile.path,
+    CODEC_SERVER_TOKEN_FILE: process.env.CODEC_SERVER_TOKEN ? undefined : security.tokenFile.path,
+  };
+  const tsx = (entry: string, extra: string[] = []): { command: string; args: string[] } => ({
+    command: process.execPath,
+    args: [...extra, '--import', 'tsx', path.join(root, entry)],
+  });
+  const quiet = (name: string): ServiceSpec['output'] => ({ logFile: path.join(logDir, `${name}.log`) });
+
+  // 1. Temporal dev server, its UI preconfigured with the codec server.
   const dbFile = path.join(dataDir, 'temporal', 'dev.db');
-  const temporal = spawn(
-    cli,
-    [
+  await supervisor.start({
+    name: 'temporal',
+    command: provisionTemporalCli(log),
+    args: [
       'server', 'start-dev',
       '--db-filename', dbFile,
-      '--ip', '127.0.0.1',
+      '--ip', HOST,
       '--port', String(env.TEMPORAL_PORT),
       '--ui-port', String(env.TEMPORAL_UI_PORT),
       '--namespace', 'default',
@@ -177,80 +143,87 @@ async function main(): Promise<void> {
       '--log-level', 'warn',
       ...devServerSearchAttributeArgs(),
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  children.push({ name: 'temporal', proc: temporal, signal: 'SIGTERM', timeoutMs: 20_000 });
-  temporal.on('exit', (code) => {
-    if (!stopping) void shutdown(`the Temporal server exited (code ${code})`);
+    env: process.env,
+    readyPort: env.TEMPORAL_PORT,
+    output: quiet('temporal'),
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 20_000,
   });
-  await waitForPort(env.TEMPORAL_PORT, 60_000, temporal);
-  log(`Temporal dev server: 127.0.0.1:${env.TEMPORAL_PORT} (SQLite ${path.relative(root, dbFile)})`);
+  log(`Temporal dev server: ${temporalAddress} (SQLite ${rel(dbFile)})`);
 
   // 2. Azure: the emulator unless real Azure is configured.
-  let emulator: RunningEmulator | undefined;
-  const workerEnv: Record<string, string> = { ...(process.env as Record<string, string>), TEMPORAL_ADDRESS: `127.0.0.1:${env.TEMPORAL_PORT}` };
+  const emulatorDir = path.join(dataDir, 'emulator');
+  const emulatorUrl = `http://${HOST}:${env.EMULATOR_HTTP_PORT}`;
   if (!env.AZURE_ENDPOINT) {
-    emulator = await startEmulator({ httpPort: env.EMULATOR_HTTP_PORT, httpsPort: env.EMULATOR_HTTPS_PORT, dataDir: path.join(dataDir, 'emulator') });
-    closers.push({ name: 'emulator', close: () => emulator!.close() });
-    Object.assign(workerEnv, {
-      AZURE_ENDPOINT: emulator.httpUrl,
-      AZURE_ALLOW_INSECURE_HTTP: 'true',
-      AZURE_CREDENTIAL: 'static-token',
-      AZURE_SUBSCRIPTION_ID: process.env.AZURE_SUBSCRIPTION_ID ?? EMULATOR_SUBSCRIPTION,
+    await supervisor.start({
+      name: 'emulator',
+      ...tsx('emulator/main.ts'),
+      env: { ...process.env, EMULATOR_HOST: HOST, EMULATOR_HTTP_PORT: String(env.EMULATOR_HTTP_PORT), EMULATOR_HTTPS_PORT: String(env.EMULATOR_HTTPS_PORT), EMULATOR_DATA_DIR: emulatorDir },
+      readyPort: env.EMULATOR_HTTP_PORT,
+      output: quiet('emulator'),
+      stopSignal: 'SIGTERM',
+      stopTimeoutMs: 10_000,
     });
+    const local = { AZURE_ENDPOINT: emulatorUrl, AZURE_ALLOW_INSECURE_HTTP: 'true', AZURE_CREDENTIAL: 'static-token', AZURE_SUBSCRIPTION_ID: process.env.AZURE_SUBSCRIPTION_ID ?? EMULATOR_SUBSCRIPTION };
+    Object.assign(childEnv, local);
     // importctl reads this when AZURE_ENDPOINT is unset, so `importctl locations` talks to the same emulator.
-    fs.writeFileSync(
-      path.join(dataDir, 'local-azure.json'),
-      JSON.stringify({ AZURE_ENDPOINT: emulator.httpUrl, AZURE_ALLOW_INSECURE_HTTP: 'true', AZURE_CREDENTIAL: 'static-token', AZURE_SUBSCRIPTION_ID: workerEnv.AZURE_SUBSCRIPTION_ID }, null, 2),
-    );
+    fs.writeFileSync(path.join(dataDir, 'local-azure.json'), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 });
   }
 
-  // 3. Codec server for the Web UI.
-  const codec = await startCodecServer({
-    codec: new EncryptionCodec(security.payloadKeys),
-    token: codecToken,
-    port: env.CODEC_SERVER_PORT,
-    corsOrigins: [`http://localhost:${env.TEMPORAL_UI_PORT}`, `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`],
-    onError: (m) => log(`codec server: ${m}`),
+  // 3. Codec server for the Web UI (accepts the UI's origin with the sign-in cookie).
+  await supervisor.start({
+    name: 'codec server',
+    ...tsx('codec-server/main.ts'),
+    env: { ...childEnv, CODEC_SERVER_HOST: HOST, CODEC_SERVER_PORT: String(env.CODEC_SERVER_PORT), CODEC_CORS_ORIGINS: uiUrl },
+    readyPort: env.CODEC_SERVER_PORT,
+    output: quiet('codec-server'),
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
   });
-  closers.push({ name: 'codec server', close: () => codec.close() });
 
   // 4. The shipping console.
-  let consoleUrl: string | undefined;
-  {
-    const running = await startLocalConsole({ temporalAddress: `127.0.0.1:${env.TEMPORAL_PORT}`, dataDir, port: env.CONSOLE_PORT, log });
-    closers.push({ name: 'console', close: () => running.close() });
-    consoleUrl = running.url;
-  }
-
-  // 5. The worker (orchestrator + preparation station), as its own process.
-  const worker = spawn(process.execPath, ['--max-old-space-size=1024', '--import', 'tsx', path.join(root, 'worker', 'main.ts')], { env: workerEnv, stdio: ['ignore', 'inherit', 'inherit'] });
-  children.push({ name: 'worker', proc: worker, signal: 'SIGINT', timeoutMs: 30_000 });
-  worker.on('exit', (code) => {
-    if (!stopping) void shutdown(`the worker exited (code ${code})`);
+  await supervisor.start({
+    name: 'console',
+    ...tsx('console/main.ts'),
+    env: { ...childEnv, CONSOLE_HOST: HOST, CONSOLE_PORT: String(env.CONSOLE_PORT), CONSOLE_USERS_FILE: usersFile },
+    readyPort: env.CONSOLE_PORT,
+    output: quiet('console'),
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
   });
 
-  const sample = writeSample(dataDir);
-  const rel = (p: string): string => path.relative(root, p);
+  // 5. The worker (orchestrator + preparation station); its output is the job log, so it stays on the terminal.
+  await supervisor.start({
+    name: 'worker',
+    ...tsx('worker/main.ts', ['--max-old-space-size=1024']),
+    env: { ...childEnv, METRICS_BIND: env.METRICS_BIND, NOTIFICATION_DIR: path.join(dataDir, 'notifications') },
+    output: 'terminal',
+    stopSignal: 'SIGINT',
+    stopTimeoutMs: 30_000,
+  });
+  await waitForWorker(temporalAddress, env.TASK_QUEUE, 120_000);
+
+  const samples = ensureSampleJobs(dataDir);
+  const sampleLines = samples.map((s) => `    npx importctl start ${rel(s.specFile)}${s.api === 'databox' ? '          # Data Box (default)' : '   # classic Import/Export'}`);
+  const metrics = env.METRICS_BIND === 'off' ? 'off' : `http://${env.METRICS_BIND}/metrics   (Temporal runtime + project counters, Prometheus format)`;
   console.log(`
-  azure-import-orchestrator is running        (Ctrl-C stops everything; data stays in ${rel(dataDir)}/)
+  azure-import-orchestrator is running        (Ctrl-C stops everything; data stays in ${rel(dataDir)}/, logs in ${rel(logDir)}/)
 
-  Temporal gRPC      127.0.0.1:${env.TEMPORAL_PORT}
-  Temporal Web UI    http://127.0.0.1:${env.TEMPORAL_UI_PORT}
-  Codec server       ${codec.url}   (sign in at ${codec.url}/login with the token in ${rel(tokenFile.path)})
-  Console users      ${path.join(rel(dataDir), 'console-initial-passwords.txt')} (operator, clerk)
-  Azure              ${emulator ? `emulator ${emulator.httpUrl} (HTTPS ${emulator.httpsUrl}, CA ${rel(emulator.caCertPath ?? '')})` : env.AZURE_ENDPOINT}${consoleUrl ? `\n  Shipping console   ${consoleUrl}` : ''}
+  Temporal gRPC      ${temporalAddress}
+  Temporal Web UI    ${uiUrl}   (decodes payloads once you sign in at the codec server)
+  Codec server       ${codecUrl}   (sign in at ${codecUrl}/login with the token in ${rel(security.tokenFile.path)})
+  Azure              ${env.AZURE_ENDPOINT ?? `emulator ${emulatorUrl} (HTTPS https://${HOST}:${env.EMULATOR_HTTPS_PORT}, CA ${rel(path.join(emulatorDir, 'tls', 'emulator-ca.pem'))})`}
+  Shipping console   http://${HOST}:${env.CONSOLE_PORT}   (users operator and clerk: ${rel(passwordsFile)})
+  Worker metrics     ${metrics}
 
-  Try the sample job (in another terminal):
-    npx importctl start ${rel(sample)}
+  Try a sample job (in another terminal):
+${sampleLines.join('\n')}
     npx importctl status <job> --watch
     npx importctl ship <job> --carrier FedEx --tracking 123456789012
-    curl -X POST ${emulator?.httpUrl ?? '<emulator>'}/_emulator/jobs/${EMULATOR_SUBSCRIPTION}/rg-imports/<job>/advance -H 'content-type: application/json' -d '{"to":"Completed"}'
 `);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(`[start] ${err instanceof Error ? err.message : String(err)}`);
-  for (const c of children) c.proc.kill('SIGTERM');
   process.exit(1);
 });
