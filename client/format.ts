@@ -1,27 +1,39 @@
-/** Human-readable output of importctl (the --json forms print the raw objects instead). */
+/** Human-readable output of importctl (the --json forms print the objects instead). */
+import { formatAddress } from '../common/address';
 import type { SiteInfo } from '../common/import-job-contract';
 import type { PrepareProgress } from '../common/prepare-contract';
-import type { ImportJobStatus } from '../workflows/import-job-messages';
+import { formatProblems, type Problem } from '../common/problems';
+import type { JobRow, JobStatusView, RunSummary } from './job-service';
 
 const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+const when = (d: Date | string): string => (typeof d === 'string' ? d : d.toISOString()).replace('T', ' ').slice(0, 19);
+const indent = (text: string, by: string): string => text.split('\n').join(`\n${by}`);
 
-export function formatAddress(site: SiteInfo): string {
-  const a = site.address;
-  return [a.recipientName, a.streetAddress1, a.streetAddress2, `${a.city}${a.stateOrProvince ? `, ${a.stateOrProvince}` : ''} ${a.postalCode}`, a.countryOrRegion, a.phone && `phone ${a.phone}`]
-    .filter((x) => x && String(x).trim())
-    .join('\n    ');
+export function formatPrepareProgress(p: PrepareProgress): string {
+  const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 0;
+  return `preparing: ${pct}% — ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)} of ${mib(p.bytesTotal)}${p.currentFile ? `, now ${p.currentFile}` : ''}`;
 }
 
-export function formatStatus(s: ImportJobStatus, prepare?: PrepareProgress): string {
-  const lines = [`job ${s.jobName}: ${s.step}${s.azureState ? ` (Azure: ${s.azureState}${s.cancelRequested ? ', cancel requested' : ''})` : ''}`];
-  if (s.failure) lines.push(`  failure: ${s.failure}`);
-  if (prepare) {
-    const pct = prepare.bytesTotal > 0 ? Math.floor((prepare.bytesDone / prepare.bytesTotal) * 100) : 0;
-    lines.push(`  preparing: ${pct}% — ${prepare.filesDone}/${prepare.filesTotal} files, ${mib(prepare.bytesDone)} of ${mib(prepare.bytesTotal)}${prepare.currentFile ? `, now ${prepare.currentFile}` : ''}`);
+export function formatRuns(runs: readonly RunSummary[]): string[] {
+  if (runs.length <= 1) return [];
+  return [
+    `  runs (${runs.length}, newest first):`,
+    ...runs.map((r) => `    ${r.runId}  started ${when(r.startTime)}  ${r.closeTime ? `ended ${when(r.closeTime)}` : 'still running'}  ${r.outcome}${r.rerun ? '  (rerun)' : ''}`),
+  ];
+}
+
+export function formatStatus(view: JobStatusView): string {
+  const s = view.status;
+  const run = view.execution;
+  if (!s) {
+    return [`job ${view.jobName}: workflow ${run.outcome} (no worker answered the status query)`, ...formatRuns(view.runs)].join('\n');
   }
+  const lines = [`job ${s.jobName}: ${s.step}${s.azureState ? ` (Azure: ${s.azureState}${s.cancelRequested ? ', cancel requested' : ''})` : ''}${run.rerun ? ' [rerun]' : ''}`];
+  if (s.failure) lines.push(`  failure: ${indent(s.failure, '    ')}`);
+  if (view.prepareProgress) lines.push(`  ${formatPrepareProgress(view.prepareProgress)}`);
   if (s.site) {
     lines.push(`  ship to: ${s.site.displayName} (${s.site.locationName}) — carriers: ${s.site.supportedCarriers.join(', ')}`);
-    lines.push(`    ${formatAddress(s.site)}`);
+    lines.push(`    ${indent(formatAddress(s.site.address), '    ')}`);
   }
   if (s.shippingDeadline && s.step === 'awaiting-shipping') {
     const days = Math.ceil((Date.parse(s.shippingDeadline) - Date.now()) / 86_400_000);
@@ -39,24 +51,38 @@ export function formatStatus(s: ImportJobStatus, prepare?: PrepareProgress): str
   }
   if (s.remindersSent.length > 0) lines.push(`  reminders sent: ${s.remindersSent.map((r) => `${r.kind} ${r.at.slice(0, 10)}`).join(', ')}`);
   for (const r of s.rejectedSignals) lines.push(`  rejected shipping signal ${r.at}: ${r.problems.join('; ')}`);
+  lines.push(...formatRuns(view.runs));
   lines.push('  timeline:');
-  for (const t of s.timeline.slice(-12)) lines.push(`    ${t.at.replace('T', ' ').slice(0, 19)}  ${t.event}${t.by ? ` [${t.by}]` : ''}${t.detail ? ` — ${t.detail}` : ''}`);
+  for (const t of s.timeline.slice(-12)) lines.push(`    ${when(t.at)}  ${t.event}${t.by ? ` [${t.by}]` : ''}${t.detail ? ` — ${t.detail}` : ''}`);
   return lines.join('\n');
 }
 
-export function formatJobList(rows: { jobName: string; status: string; step?: string; azureState?: string; tracking?: string; startTime: string }[]): string {
+export function formatJobList(rows: readonly JobRow[]): string {
   if (rows.length === 0) return 'no matching import jobs';
-  const header = ['JOB', 'STEP', 'AZURE STATE', 'TRACKING', 'WORKFLOW', 'STARTED'];
-  const table = rows.map((r) => [r.jobName, r.step ?? '-', r.azureState ?? '-', r.tracking ?? '-', r.status, r.startTime.slice(0, 16).replace('T', ' ')]);
+  const header = ['JOB', 'STEP', 'AZURE STATE', 'TRACKING', 'WORKFLOW', 'STARTED', 'ENDED', 'RUN'];
+  const table = rows.map((r) => [
+    r.jobName,
+    r.step ?? '-',
+    r.azureState ?? '-',
+    r.trackingNumber ?? '-',
+    r.executionStatus.toLowerCase(),
+    when(r.startTime).slice(0, 16),
+    r.closeTime ? when(r.closeTime).slice(0, 16) : '-',
+    `${r.runId.slice(0, 8)}${r.rerun ? ' (rerun)' : ''}`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   return [header, ...table].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function formatSites(sites: SiteInfo[]): string {
+export function formatSites(sites: readonly SiteInfo[]): string {
   return sites
     .map((s) => {
       const state = s.isOpen ? 'open' : `CLOSED → ship to ${s.alternateLocationNames.join(' or ') || '(no alternate)'}`;
-      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ')}\n    ${formatAddress(s)}`;
+      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ')}\n    ${indent(formatAddress(s.address), '    ')}`;
     })
     .join('\n');
+}
+
+export function formatProblemList(problems: readonly Problem[]): string {
+  return formatProblems(problems.map((p) => (p.field ? p : { ...p, field: '(spec)' }))).join('\n  ');
 }

@@ -1,38 +1,26 @@
 /**
  * importctl — the operations team's and shipping clerks' command line for import jobs.
- * Exit codes scripts can rely on: 0 ok, 1 unexpected failure, 2 invalid input, 3 refused by the workflow
- * (validator / not allowed now), 4 job not found, 130 interrupted.
+ * Exit codes scripts can rely on: 0 ok, 1 unexpected failure, 2 invalid input, 3 refused (by the workflow, or
+ * because the job is running or has ended), 4 not found, 130 interrupted. With --json every answer, errors
+ * included, is one JSON document on stdout: errors are `{ "error": { "code", "message", "problems": [...] } }`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Command, CommanderError, Option } from 'commander';
+import { Connection, Client } from '@temporalio/client';
 import { z } from 'zod';
-import { ImportExportClient } from '../activities/azure/client';
-import { loadAzureConfig } from '../activities/azure/config';
-import { toSiteInfo } from '../activities/import-job-activities';
 import { runPrepareCommand } from '../activities/prepare/cli';
-import { PrepareProgressSchema } from '../common/prepare-contract';
-import { JobNameSchema, workflowIdForJob } from '../common/job-spec';
+import { workflowIdForJob } from '../common/ids';
+import type { Problem } from '../common/problems';
 import { loadSecurityConfig } from '../security/config';
 import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
-import type { importJobWorkflow } from '../workflows/import-job';
-import {
-  IMPORT_JOB_WORKFLOW_TYPE,
-  cancelUpdate,
-  recreateUpdate,
-  shipSignal,
-  shipUpdate,
-  statusQuery,
-  type ImportJobStatus,
-} from '../workflows/import-job-messages';
-import { formatJobList, formatSites, formatStatus } from './format';
+import { azureProblems, shippingLocations } from './azure-checks';
+import { formatJobList, formatProblemList, formatSites, formatStatus } from './format';
+import { EXIT, ImportJobError, InvalidInputError, JobEndedError, TemporalUnavailableError } from './job-errors';
+import { ImportJobService, WORKFLOW_STEPS, type JobStatusView } from './job-service';
 import { loadJobSpecFile } from './spec-file';
+import { stationProblems } from './station-checks';
 
-export const EXIT = { ok: 0, failure: 1, input: 2, refused: 3, notFound: 4, interrupted: 130 } as const;
+export { EXIT };
 
 const ClientEnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -46,78 +34,92 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Aborted on Ctrl-C: a running `prepare` stops cleanly (its journal makes a re-run resume). */
   signal?: AbortSignal;
+  /** A terminal: `status --watch` redraws in place instead of printing frame after frame. */
+  tty?: { columns: number };
 }
 
-class CliExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
+/** An exit code already reported (the prepare command prints its own messages). */
+class SilentExit extends Error {
+  constructor(readonly code: number) {
+    super('');
   }
 }
 
+const ENDED_STEPS = new Set(['completed', 'closed', 'cancelled', 'failed']);
+
 export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
   const envParsed = ClientEnvSchema.safeParse(io.env);
   if (!envParsed.success) {
-    io.stderr(`importctl: invalid environment: ${envParsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
-    return EXIT.input;
+    const problems = envParsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+    return reportError(new InvalidInputError('invalid environment', problems), json, io);
   }
   const env = envParsed.data;
   let connection: Connection | undefined;
-  const client = async (): Promise<Client> => {
-    const security = loadSecurityConfig(io.env);
+  const security = () => loadSecurityConfig(io.env);
+  const jobs = async (): Promise<ImportJobService> => {
+    const config = security();
     connection ??= await Connection.connect({ address: env.TEMPORAL_ADDRESS, connectTimeout: '5s' }).catch((err: Error) => {
-      throw new CliExit(EXIT.failure, `cannot reach Temporal at ${env.TEMPORAL_ADDRESS}: ${err.message}. Is \`npm start\` running?`);
+      throw new TemporalUnavailableError(env.TEMPORAL_ADDRESS, err.message);
     });
-    return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(security) });
+    const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: dataConverterFor(config) });
+    return new ImportJobService({ client, taskQueue: env.TASK_QUEUE, secrets: createSecretStore(config) });
   };
-  const handleFor = async (job: string): Promise<WorkflowHandle<typeof importJobWorkflow>> => {
-    const name = JobNameSchema.safeParse(job);
-    if (!name.success) throw new CliExit(EXIT.input, `job name "${job}": ${name.error.issues[0]?.message}`);
-    return (await client()).workflow.getHandle<typeof importJobWorkflow>(workflowIdForJob(job));
-  };
-  const out = (json: boolean, value: unknown, human: () => string): void => {
+  const out = (value: unknown, human: () => string): void => {
     io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
   };
+  let usageText = '';
 
   const program = new Command('importctl')
-    .description('Run Azure Import/Export import jobs as durable Temporal workflows')
+    .description('Run Azure import jobs as durable Temporal workflows')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .showHelpAfterError();
+    .configureOutput({ writeOut: io.stdout, writeErr: (s) => (json ? (usageText += s) : io.stderr(s)) })
+    .showSuggestionAfterError(true);
+  if (!json) program.showHelpAfterError('(add --help for the options)');
+  const jsonOption = () => new Option('--json', 'machine-readable output (errors too)');
 
   program
     .command('start <spec>')
     .description('validate a job spec (JSON or YAML) and start its workflow; prints every problem when invalid')
-    .option('--json', 'machine-readable output')
+    .addOption(jsonOption())
     .option('--by <user>', 'who starts it (recorded in the timeline)', io.env.USER ?? 'operator')
-    .option('--dry-run', 'only validate the spec')
-    .action(async (specFile: string, opts: { json?: boolean; by: string; dryRun?: boolean }) => {
-      const security = loadSecurityConfig(io.env);
-      const loaded = await loadJobSpecFile(specFile, createSecretStore(security));
-      if (!loaded.ok) {
-        if (opts.json) io.stdout(`${JSON.stringify({ ok: false, problems: loaded.problems }, null, 2)}\n`);
-        throw new CliExit(EXIT.input, `the job spec has ${loaded.problems.length} problem(s):\n  ${loaded.problems.join('\n  ')}`);
+    .option('--dry-run', 'check everything that can be checked and write nothing')
+    .option('--rerun', 'start a new run of a job whose earlier run has ended')
+    .option('--skip-station-checks', 'the preparation station is another machine: do not check its paths here')
+    .action(async (specFile: string, opts: { by: string; dryRun?: boolean; rerun?: boolean; skipStationChecks?: boolean }) => {
+      const config = security();
+      const kind = config.secretStore.kind;
+      const loaded = await loadJobSpecFile(specFile, { store: createSecretStore(config), kind });
+      if (!loaded.ok) throw specProblems(loaded.problems);
+      const spec = loaded.spec;
+      const checked: string[] = ['spec fields', 'CSV files'];
+      const skipped: string[] = [];
+      const problems: Problem[] = [];
+      if ('prepare' in spec.drives && !opts.skipStationChecks) {
+        problems.push(...stationProblems(spec));
+        checked.push('source folders and drives on this station');
       }
-      const workflowId = workflowIdForJob(loaded.spec.jobName);
-      if (opts.dryRun) return out(!!opts.json, { ok: true, jobName: loaded.spec.jobName, workflowId }, () => `${specFile}: valid (job ${loaded.spec.jobName})`);
-      const c = await client();
-      try {
-        const handle = await c.workflow.start<typeof importJobWorkflow>(IMPORT_JOB_WORKFLOW_TYPE, {
-          args: [{ spec: loaded.spec, startedBy: opts.by }],
-          taskQueue: env.TASK_QUEUE,
-          workflowId,
-        });
-        out(!!opts.json, { ok: true, jobName: loaded.spec.jobName, workflowId, runId: handle.firstExecutionRunId }, () =>
-          [`started import job ${loaded.spec.jobName} (workflow ${workflowId})`, `  watch it:   importctl status ${loaded.spec.jobName} --watch`].join('\n'),
+      const locations = shippingLocations(io.env);
+      if ('unavailable' in locations) skipped.push(`Azure region and carrier (${locations.unavailable})`);
+      else {
+        problems.push(...(await azureProblems(spec, locations)));
+        checked.push('Azure region and return carrier');
+      }
+      if (problems.length > 0) throw specProblems(problems);
+      const workflowId = workflowIdForJob(spec.jobName);
+      if (opts.dryRun) {
+        return out({ ok: true, dryRun: true, jobName: spec.jobName, workflowId, checked, skipped }, () =>
+          [`${specFile}: valid (job ${spec.jobName}); nothing was written`, `  checked: ${checked.join(', ')}`, ...skipped.map((s) => `  not checked: ${s}`)].join('\n'),
         );
-      } catch (err) {
-        if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-          throw new CliExit(EXIT.refused, `a workflow for job ${loaded.spec.jobName} already exists (${workflowId}); job names are unique`);
-        }
-        throw err;
       }
+      const service = await jobs();
+      const started = await service.start(spec, { startedBy: opts.by, allowRerun: !!opts.rerun, beforeStart: () => loaded.secrets.commit() });
+      out({ ok: true, ...started }, () =>
+        [
+          `started import job ${spec.jobName} (workflow ${workflowId}${started.rerunOf ? `, a rerun after run ${started.rerunOf}` : ''})`,
+          `  watch it:   importctl status ${spec.jobName} --watch`,
+        ].join('\n'),
+      );
     });
 
   program
@@ -125,23 +127,28 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .description('record that the drives were shipped (carrier + tracking number); rejected at once when invalid')
     .requiredOption('--carrier <name>', 'carrier, one the shipping site supports (see `importctl status`)')
     .requiredOption('--tracking <number>', 'tracking number')
-    .option('--drives <count>', 'number of drives in the package (default: all of the job\'s drives)')
+    .option('--drives <count>', "number of drives in the package (default: all of the job's drives)")
     .option('--date <yyyy-mm-dd>', 'ship date (default: today)')
     .option('--by <user>', 'who shipped (recorded in the timeline)', io.env.USER ?? 'clerk')
     .option('--signal', 'fire-and-forget: send as a signal instead of a validated update')
-    .option('--json', 'machine-readable output')
-    .action(async (job: string, opts: { carrier: string; tracking: string; drives?: string; date?: string; by: string; signal?: boolean; json?: boolean }) => {
-      const handle = await handleFor(job);
+    .addOption(jsonOption())
+    .action(async (job: string, opts: { carrier: string; tracking: string; drives?: string; date?: string; by: string; signal?: boolean }) => {
       let driveCount = opts.drives === undefined ? undefined : Number(opts.drives);
-      if (driveCount !== undefined && (!Number.isInteger(driveCount) || driveCount < 1)) throw new CliExit(EXIT.input, `--drives: "${opts.drives}" is not a positive whole number`);
-      driveCount ??= (await withNotFound(job, () => handle.query(statusQuery))).drives.length;
+      if (driveCount !== undefined && (!Number.isInteger(driveCount) || driveCount < 1)) {
+        throw new InvalidInputError(`--drives: "${opts.drives}" is not a positive whole number`, [{ field: 'driveCount', message: 'a positive whole number' }]);
+      }
+      const service = await jobs();
+      const view = await service.status(job);
+      if (view.execution.executionStatus !== 'RUNNING') throw new JobEndedError(job, view.execution.executionStatus, view.execution.closeTime);
+      driveCount ??= view.status?.drives.length;
+      if (driveCount === undefined) throw new InvalidInputError('the job did not answer with its drives (is the worker running?); pass --drives', [{ field: 'driveCount', message: 'unknown' }]);
       const shipment = { carrierName: opts.carrier, trackingNumber: opts.tracking, driveCount, shipDate: opts.date ?? new Date().toISOString().slice(0, 10), submittedBy: opts.by };
       if (opts.signal) {
-        await withNotFound(job, () => handle.signal(shipSignal, shipment));
-        return out(!!opts.json, { ok: true, sent: 'signal', shipment }, () => `shipping signal sent for ${job}; check \`importctl status ${job}\` for the result`);
+        await service.shipBySignal(job, shipment);
+        return out({ ok: true, sent: 'signal', shipment }, () => `shipping signal sent for ${job}; check \`importctl status ${job}\` for the result`);
       }
-      const receipt = await withNotFound(job, () => refusedAsExit(handle.executeUpdate(shipUpdate, { args: [shipment] })));
-      out(!!opts.json, { ok: true, receipt }, () =>
+      const receipt = await service.ship(job, shipment);
+      out({ ok: true, receipt }, () =>
         receipt.duplicate
           ? `shipment ${receipt.carrierName} ${receipt.trackingNumber} was already recorded for ${job} (no change)`
           : `recorded shipment for ${job}: ${receipt.carrierName} ${receipt.trackingNumber}, ${receipt.driveCount} drive(s), shipped ${receipt.shipDate}`,
@@ -150,57 +157,43 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('status <job>')
-    .description('show where a job stands: step, Azure state, site, drives, shipment, progress, timeline')
+    .description('show where a job stands: step, Azure state, site, drives, shipment, progress, runs, timeline')
     .option('--watch', 'keep refreshing until the job ends')
     .option('--interval <seconds>', 'refresh interval for --watch', '5')
-    .option('--json', 'machine-readable output')
-    .action(async (job: string, opts: { watch?: boolean; interval: string; json?: boolean }) => {
-      const handle = await handleFor(job);
+    .addOption(jsonOption())
+    .action(async (job: string, opts: { watch?: boolean; interval: string }) => {
+      const interval = Number(opts.interval);
+      if (!Number.isFinite(interval) || interval < 1 || interval > 3600) throw new InvalidInputError(`--interval: "${opts.interval}" is not a number of seconds from 1 to 3600`);
+      const service = await jobs();
+      const screen = new Screen(io);
       for (;;) {
-        const status = await withNotFound(job, () => handle.query(statusQuery));
-        const prepareProgress = await readPrepareProgress(handle);
-        out(!!opts.json, { ...status, prepareProgress }, () => formatStatus(status, prepareProgress));
-        if (!opts.watch || isFinal(status)) return;
-        await new Promise((r) => setTimeout(r, Math.max(1, Number(opts.interval)) * 1000));
-        if (!opts.json) io.stdout('\n');
+        const view = await service.status(job);
+        const text = json ? JSON.stringify(statusJson(view), null, 2) : formatStatus(view);
+        screen.show(text, !!opts.watch && !json);
+        if (!opts.watch || view.execution.executionStatus !== 'RUNNING' || (view.status && ENDED_STEPS.has(view.status.step))) return;
+        await new Promise((r) => setTimeout(r, interval * 1000));
       }
     });
 
   program
     .command('list')
-    .description('list import jobs, optionally by Azure state, step, tracking number or drive serial')
+    .description('list import jobs (every run), optionally by Azure state, step, tracking number or drive serial')
     .option('--state <azureState>', 'Azure job state, e.g. Creating, Shipping, Transferring, Completed')
-    .option('--step <step>', 'workflow step, e.g. awaiting-shipping, tracking')
+    .option('--step <step>', `workflow step: ${WORKFLOW_STEPS.join(', ')}`)
     .option('--tracking <number>', 'tracking number')
     .option('--drive <serial>', 'drive serial (drive id)')
     .option('--limit <n>', 'at most this many', '100')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { state?: string; step?: string; tracking?: string; drive?: string; limit: string; json?: boolean }) => {
-      const clauses = [`WorkflowType = '${IMPORT_JOB_WORKFLOW_TYPE}'`];
-      const quote = (field: string, v: string): string => {
-        if (!/^[A-Za-z0-9 _.-]{1,100}$/.test(v)) throw new CliExit(EXIT.input, `--${field}: "${v}" has characters that cannot appear in it`);
-        return `'${v}'`;
-      };
-      if (opts.state) clauses.push(`ImportJobState = ${quote('state', opts.state)}`);
-      if (opts.step) clauses.push(`ImportJobStep = ${quote('step', opts.step)}`);
-      if (opts.tracking) clauses.push(`ImportTrackingNumber = ${quote('tracking', opts.tracking.replace(/\s+/g, '').toUpperCase())}`);
-      if (opts.drive) clauses.push(`ImportDriveIds = ${quote('drive', opts.drive)}`);
-      const c = await client();
-      const rows: { jobName: string; workflowId: string; status: string; step?: string; azureState?: string; tracking?: string; startTime: string }[] = [];
-      for await (const wf of c.workflow.list({ query: clauses.join(' AND ') })) {
-        const sa = wf.searchAttributes as Record<string, unknown[] | undefined>;
-        rows.push({
-          jobName: String(sa.ImportJobName?.[0] ?? wf.workflowId.replace(/^import-job-/, '')),
-          workflowId: wf.workflowId,
-          status: wf.status.name,
-          step: sa.ImportJobStep?.[0] as string | undefined,
-          azureState: sa.ImportJobState?.[0] as string | undefined,
-          tracking: sa.ImportTrackingNumber?.[0] as string | undefined,
-          startTime: wf.startTime.toISOString(),
-        });
-        if (rows.length >= Number(opts.limit)) break;
-      }
-      out(!!opts.json, rows, () => formatJobList(rows));
+    .addOption(jsonOption())
+    .action(async (opts: { state?: string; step?: string; tracking?: string; drive?: string; limit: string }) => {
+      const service = await jobs();
+      const rows = await service.list({
+        ...(opts.state !== undefined ? { state: opts.state } : {}),
+        ...(opts.step !== undefined ? { step: opts.step } : {}),
+        ...(opts.tracking !== undefined ? { trackingNumber: opts.tracking } : {}),
+        ...(opts.drive !== undefined ? { driveId: opts.drive } : {}),
+        limit: Number(opts.limit),
+      });
+      out(rows, () => formatJobList(rows));
     });
 
   program
@@ -208,37 +201,31 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .description('cancel a job (Azure accepts it only before the drives ship); says why not otherwise')
     .option('--reason <text>', 'why', 'cancelled by operator')
     .option('--by <user>', 'who cancels', io.env.USER ?? 'operator')
-    .option('--json', 'machine-readable output')
-    .action(async (job: string, opts: { reason: string; by: string; json?: boolean }) => {
-      const handle = await handleFor(job);
-      const res = await withNotFound(job, () => refusedAsExit(handle.executeUpdate(cancelUpdate, { args: [{ reason: opts.reason, requestedBy: opts.by }] })));
-      out(!!opts.json, { ok: true, ...res }, () => `${job}: ${res.message}`);
+    .addOption(jsonOption())
+    .action(async (job: string, opts: { reason: string; by: string }) => {
+      const res = await (await jobs()).cancel(job, { reason: opts.reason, requestedBy: opts.by });
+      out({ ok: true, ...res }, () => `${job}: ${res.message}`);
     });
 
   program
     .command('recreate <job>')
     .description('create the Azure job again after it expired (no shipping information within 2 weeks)')
     .option('--by <user>', 'who asks', io.env.USER ?? 'operator')
-    .option('--json', 'machine-readable output')
-    .action(async (job: string, opts: { by: string; json?: boolean }) => {
-      const handle = await handleFor(job);
-      const msg = await withNotFound(job, () => refusedAsExit(handle.executeUpdate(recreateUpdate, { args: [{ requestedBy: opts.by }] })));
-      out(!!opts.json, { ok: true, message: msg }, () => `${job}: ${msg}`);
+    .addOption(jsonOption())
+    .action(async (job: string, opts: { by: string }) => {
+      const message = await (await jobs()).recreate(job, { requestedBy: opts.by });
+      out({ ok: true, message }, () => `${job}: ${message}`);
     });
 
   program
     .command('locations [region]')
-    .description('Azure Import/Export shipping locations (all, or one region with its open/closed state and alternates)')
-    .option('--json', 'machine-readable output')
-    .action(async (region: string | undefined, opts: { json?: boolean }) => {
-      let azure;
-      try {
-        azure = new ImportExportClient(loadAzureConfig(localAzureEnv(io.env)));
-      } catch (err) {
-        throw new CliExit(EXIT.input, (err as Error).message);
-      }
-      const sites = region ? [toSiteInfo(await azure.getLocation(region))] : (await azure.listLocations()).map(toSiteInfo);
-      out(!!opts.json, sites, () => formatSites(sites));
+    .description('Azure shipping locations (all, or one region with its open/closed state and alternates)')
+    .addOption(jsonOption())
+    .action(async (region: string | undefined) => {
+      const locations = shippingLocations(io.env);
+      if ('unavailable' in locations) throw new InvalidInputError(`Azure is not configured: ${locations.unavailable}`);
+      const sites = region ? [await locations.get(region)] : await locations.list();
+      out(sites, () => formatSites(sites));
     });
 
   program
@@ -249,77 +236,67 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .argument('[args...]')
     .action(async (args: string[]) => {
       const code = await runPrepareCommand(args, {
-        stdout: { write: (s: string) => io.stdout(s), isTTY: process.stdout.isTTY },
-        stderr: { write: (s: string) => io.stderr(s), isTTY: process.stderr.isTTY },
-        secrets: createSecretStore(loadSecurityConfig(io.env)),
-        signal: io.signal,
-      } as Parameters<typeof runPrepareCommand>[1]);
-      if (code !== 0) throw new CliExit(code, '');
+        stdout: { write: (s: string) => io.stdout(s), isTTY: io.tty !== undefined },
+        stderr: { write: (s: string) => io.stderr(s), isTTY: io.tty !== undefined },
+        secrets: createSecretStore(security()),
+        ...(io.signal ? { signal: io.signal } : {}),
+      });
+      if (code !== 0) throw new SilentExit(code);
     });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.input;
-    if (err instanceof CliExit) {
-      if (err.message) io.stderr(`importctl: ${err.message}\n`);
-      return err.code;
+    if (err instanceof SilentExit) return err.code;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.ok;
+      if (json) return reportError(new ImportJobError('usage', EXIT.input, (usageText || err.message).replace(/^error: /, '').trim()), json, io);
+      return EXIT.input;
     }
-    io.stderr(`importctl: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT.failure;
+    return reportError(err, json, io);
   } finally {
     await connection?.close();
   }
 }
 
-async function withNotFound<T>(job: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliExit(EXIT.notFound, `no import job named ${job}`);
-    throw err;
+function specProblems(problems: Problem[]): InvalidInputError {
+  return new InvalidInputError(`the job spec has ${problems.length} problem(s)`, problems);
+}
+
+function statusJson(view: JobStatusView): Record<string, unknown> {
+  return { ...view.status, jobName: view.jobName, workflowId: view.workflowId, prepareProgress: view.prepareProgress, execution: view.execution, runs: view.runs };
+}
+
+function reportError(err: unknown, json: boolean, io: CliIo): number {
+  const known = err instanceof ImportJobError ? err : undefined;
+  const code = known?.code ?? 'failure';
+  const message = known?.message ?? (err instanceof Error ? err.message : String(err));
+  const problems = known?.problems ?? [];
+  if (json) io.stdout(`${JSON.stringify({ error: { code, message, problems } }, null, 2)}\n`);
+  else if (known instanceof InvalidInputError && problems.length > 0) io.stderr(`importctl: ${message}:\n  ${formatProblemList(problems)}\n`);
+  else io.stderr(`importctl: ${message}\n`);
+  return known?.exitCode ?? EXIT.failure;
+}
+
+/** Where `status` prints: on a terminal a watched frame replaces the previous one; elsewhere only changes print. */
+class Screen {
+  private previous: string | undefined;
+  private previousRows = 0;
+
+  constructor(private readonly io: CliIo) {}
+
+  show(text: string, watching: boolean): void {
+    if (watching && text === this.previous) return;
+    const tty = this.io.tty;
+    if (watching && tty && this.previousRows > 0) {
+      // Cursor up to the first row of the last frame, then clear to the end of the screen (ECMA-48 CPL + ED).
+      this.io.stdout(`\x1b[${this.previousRows}F\x1b[0J`);
+    } else if (this.previous !== undefined) this.io.stdout('\n');
+    this.io.stdout(`${text}\n`);
+    this.previous = text;
+    this.previousRows = tty ? text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / Math.max(tty.columns, 1))), 0) : 0;
   }
-}
-
-async function refusedAsExit<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      throw new CliExit(EXIT.refused, `refused: ${err.cause.message}`);
-    }
-    throw err;
-  }
-}
-
-/** Without AZURE_ENDPOINT, use the emulator that `npm start` runs (it records its settings in data/local-azure.json). */
-function localAzureEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  if (env.AZURE_ENDPOINT) return env;
-  const file = env.LOCAL_AZURE_FILE ?? path.join(__dirname, '..', 'data', 'local-azure.json');
-  if (!fs.existsSync(file)) return env;
-  const local = z.record(z.string(), z.string()).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  return local.success ? { ...local.data, ...env } : env;
-}
-
-function isFinal(s: ImportJobStatus): boolean {
-  return ['completed', 'closed', 'cancelled', 'failed'].includes(s.step);
-}
-
-/** The prepare activity's heartbeat details: its live progress (files, bytes, current file). */
-async function readPrepareProgress(handle: WorkflowHandle): Promise<z.infer<typeof PrepareProgressSchema> | undefined> {
-  try {
-    const desc = await handle.describe();
-    for (const a of desc.raw.pendingActivities ?? []) {
-      if (a.activityType?.name !== 'prepareDrives' || !a.heartbeatDetails?.payloads?.length) continue;
-      const values = await decodeArrayFromPayloads(handle.client.options.loadedDataConverter, a.heartbeatDetails.payloads);
-      const parsed = PrepareProgressSchema.safeParse(values[0]);
-      if (parsed.success) return parsed.data;
-    }
-  } catch {
-    // Progress is best effort; the status query is what matters.
-  }
-  return undefined;
 }
 
 /** Process entry point (bin/importctl.cjs, `npm run importctl`). */
@@ -331,15 +308,21 @@ export function main(): void {
     // `prepare` stops at a safe point and exits 130 itself; everything else can stop at once.
     if (!preparing) process.exit(EXIT.interrupted);
   });
-  void runImportctl(process.argv.slice(2), {
+  runImportctl(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     env: process.env,
     signal: interrupt.signal,
-  }).then((code) => {
-    process.exitCode = code;
-  });
+    ...(process.stdout.isTTY ? { tty: { columns: process.stdout.columns || 80 } } : {}),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`importctl: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = EXIT.failure;
+    },
+  );
 }
 
 if (require.main === module) main();
-

@@ -1,108 +1,166 @@
 /**
- * Reads a job spec file (YAML or JSON) the way operators write it and turns it into the workflow's input:
- * BitLocker keys found in it (or in the driveset CSV it names) go into the secret store, and only references
- * go on to Temporal. Every problem is reported as "file: field: reason", all at once.
+ * Reads a job spec (YAML or JSON, the form people write) and turns it into the workflow's input: CSV references
+ * are read and parsed, BitLocker keys are staged for the secret store and replaced by references. Every problem is
+ * reported at once, each naming its field. Nothing is written anywhere here: the caller commits the staged secrets
+ * only after every check has passed (and never in a dry run).
  */
-import fs from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseDatasetCsv, parseDrivesetCsv, parsePrepareSpecText } from '../activities/prepare/inputs';
-import { PrepareInputError } from '../activities/prepare/errors';
-import { JobSpecSchema, describeIssues, type JobSpecInput } from '../common/job-spec';
-import { BITLOCKER_KEY_PATTERN, type SecretStore } from '../common/secret-ref';
+import { bitLockerSecretName, parseDatasetCsv, parseDrivesetCsv } from '../activities/prepare/inputs';
+import { PrepareInputError, PrepareInputErrors } from '../activities/prepare/errors';
+import { JobSpecFileSchema, JobSpecSchema, type JobSpec, type JobSpecFile } from '../common/job-spec';
+import type { DriveSpec, PreparedDrive } from '../common/prepare-contract';
+import { problemsFromZodError, type Problem } from '../common/problems';
+import type { SecretRef, SecretStore } from '../common/secret-ref';
+import { StagedSecretStore } from './spec-secrets';
 
-export type SpecFileResult = { ok: true; spec: JobSpecInput } | { ok: false; problems: string[] };
+/** Far above any real spec (a spec lists at most 10 drives); a bigger file is a mistake, not a job. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+/** A dataset CSV lists at most 10,000 entries; this leaves room for long paths. */
+export const MAX_CSV_BYTES = 16 * 1024 * 1024;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export type SpecResult = { ok: true; spec: JobSpec; secrets: StagedSecretStore } | { ok: false; problems: Problem[] };
 
-export async function loadJobSpecFile(file: string, secrets: SecretStore): Promise<SpecFileResult> {
-  let text: string;
+export interface SpecSources {
+  /** How the spec is named in messages (its file name, or "the uploaded spec"). */
+  name: string;
+  /** Text of a CSV the spec references (path as written in the spec); throws SpecSourceError when unavailable. */
+  readCsv(reference: string): Promise<string>;
+}
+
+/** A referenced file that cannot be read, with a message fit for the user (no raw errno). */
+export class SpecSourceError extends Error {
+  override name = 'SpecSourceError';
+}
+
+export interface SecretTarget {
+  store: SecretStore;
+  kind: SecretRef['store'];
+}
+
+/** Reads `file` and the CSVs it names (relative to the spec's folder). */
+export async function loadJobSpecFile(file: string, secrets: SecretTarget): Promise<SpecResult> {
+  const text = await readLimited(file, MAX_SPEC_BYTES, 'job spec');
+  if (typeof text !== 'string') return { ok: false, problems: [{ field: '(file)', message: text.problem }] };
+  const baseDir = path.dirname(path.resolve(file));
+  return parseJobSpecText(text, {
+    name: file,
+    readCsv: async (reference) => {
+      const csv = await readLimited(path.resolve(baseDir, reference), MAX_CSV_BYTES, 'CSV file');
+      if (typeof csv !== 'string') throw new SpecSourceError(csv.problem);
+      return csv;
+    },
+  }, secrets);
+}
+
+async function readLimited(file: string, maxBytes: number, what: string): Promise<string | { problem: string }> {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const st = await fs.stat(file);
+    if (st.isDirectory()) return { problem: `${file} is a folder, not a ${what}` };
+    if (st.size > maxBytes) return { problem: `${file} is ${st.size} bytes; a ${what} has at most ${maxBytes} bytes` };
+    return await fs.readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { problem: `${file}: no such file` };
+    if (code === 'EACCES' || code === 'EPERM') return { problem: `${file}: not readable (permission denied)` };
+    return { problem: `${file}: cannot be read (${code ?? 'error'})` };
+  }
+}
+
+/** Parses and resolves spec text; `sources` supplies the CSVs it references. */
+export async function parseJobSpecText(text: string, sources: SpecSources, secrets: SecretTarget): Promise<SpecResult> {
+  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES) {
+    return { ok: false, problems: [{ field: '(file)', message: `${sources.name}: a job spec has at most ${MAX_SPEC_BYTES} bytes` }] };
   }
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    // Aliases are bounded so a "billion laughs" document cannot expand without limit.
+    raw = YAML.parse(text, { maxAliasCount: 100, uniqueKeys: true });
   } catch (err) {
-    return { ok: false, problems: [`${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`] };
+    return { ok: false, problems: [{ field: '(file)', message: `${sources.name}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}` }] };
   }
-  if (!isObj(raw)) return { ok: false, problems: [`${file}: a job spec is a mapping of fields (jobName, region, drives, ...)`] };
-
-  // Check everything but the drives first, so no secret is stored for a spec that is invalid anyway.
-  const problems: string[] = [];
-  const probe = JobSpecSchema.safeParse({ ...raw, drives: { prepared: [placeholderDrive] } });
-  if (!probe.success) problems.push(...describeIssues(probe.error).map((p) => `${file}: ${p}`));
-  const jobName = typeof raw.jobName === 'string' ? raw.jobName : 'job';
-  const baseDir = path.dirname(path.resolve(file));
-
-  let drives: unknown = raw.drives;
-  try {
-    drives = await resolveDrives(raw.drives, { file, baseDir, jobName, secrets, problems, specText: text });
-  } catch (err) {
-    problems.push(err instanceof PrepareInputError ? err.message : `${file}: drives: ${(err as Error).message}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, problems: [{ field: '(root)', message: 'a job spec is a mapping of fields (jobName, region, drives, …)' }] };
   }
-  if (problems.length > 0) return { ok: false, problems };
-  const spec = { ...raw, drives } as JobSpecInput;
-  const full = JobSpecSchema.safeParse(spec);
-  if (!full.success) return { ok: false, problems: describeIssues(full.error).map((p) => `${file}: ${p}`) };
-  return { ok: true, spec };
+  const reserved = reservedKeys(raw, []);
+  if (reserved.length > 0) return { ok: false, problems: reserved };
+  const parsed = JobSpecFileSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, problems: problemsFromZodError(parsed.error, JobSpecFileSchema) };
+
+  const file = parsed.data;
+  const staged = new StagedSecretStore(secrets.store, secrets.kind, { jobName: file.jobName });
+  const drives = await resolveDrives(file, sources, staged);
+  if ('problems' in drives) return { ok: false, problems: drives.problems };
+  const resolved = JobSpecSchema.safeParse({ ...file, drives: drives.value });
+  if (!resolved.success) return { ok: false, problems: problemsFromZodError(resolved.error, JobSpecSchema) };
+  return { ok: true, spec: resolved.data, secrets: staged };
 }
 
-const placeholderDrive = {
-  driveId: 'PLACEHOLDER',
-  drivePath: '/',
-  bitLockerKeyRef: { kind: 'secret-ref', store: 'local', name: 'placeholder' },
-  manifestFile: '\\DriveManifest.xml',
-  manifestHash: '0'.repeat(32),
-  fileCount: 0,
-  byteCount: 0,
-};
+/**
+ * Keys that would reach an object's prototype in JavaScript (`__proto__`) or look like an attempt to: refused by
+ * name instead of being silently dropped by whatever copies the object next.
+ */
+function reservedKeys(value: unknown, at: string[]): Problem[] {
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => reservedKeys(v, [...at, String(i)]));
+  return Object.keys(value).flatMap((k) =>
+    k === '__proto__' || k === 'constructor' || k === 'prototype'
+      ? [{ field: [...at, k].join('.'), message: `"${k}" is not a field name` }]
+      : reservedKeys((value as Record<string, unknown>)[k], [...at, k]),
+  );
+}
 
-async function resolveDrives(
-  drives: unknown,
-  ctx: { file: string; baseDir: string; jobName: string; secrets: SecretStore; problems: string[]; specText: string },
-): Promise<unknown> {
-  if (!isObj(drives)) {
-    ctx.problems.push(`${ctx.file}: drives: give either "prepare" (data to copy onto drives) or "prepared" (drives prepared earlier)`);
-    return drives;
-  }
-  if (Array.isArray(drives.prepared)) {
-    // Prepared drives may carry their key in the spec file; it is moved into the secret store here.
-    const out = [];
-    for (const [i, d] of drives.prepared.entries()) {
-      if (isObj(d) && typeof d.bitLockerKey === 'string') {
-        if (!BITLOCKER_KEY_PATTERN.test(d.bitLockerKey)) {
-          ctx.problems.push(`${ctx.file}: drives.prepared.${i}.bitLockerKey: must be 8 groups of 6 digits separated by dashes`);
-          out.push(d);
-          continue;
-        }
-        const { bitLockerKey, ...rest } = d;
-        const ref = await ctx.secrets.put(`bitlocker-${ctx.jobName}-${String(d.driveId ?? i).replace(/[^A-Za-z0-9-]/g, '')}`, bitLockerKey);
-        out.push({ ...rest, bitLockerKeyRef: ref });
-      } else out.push(d);
+type Resolved = { value: JobSpec['drives'] } | { problems: Problem[] };
+
+async function resolveDrives(file: JobSpecFile, sources: SpecSources, secrets: StagedSecretStore): Promise<Resolved> {
+  const jobName = file.jobName;
+  if ('prepared' in file.drives) {
+    const prepared: PreparedDrive[] = [];
+    for (const { bitLockerKey, ...drive } of file.drives.prepared) {
+      prepared.push({ ...drive, bitLockerKeyRef: await secrets.put(bitLockerSecretName(jobName, drive.driveId), bitLockerKey) });
     }
-    return { prepared: out };
+    return { value: { prepared } };
   }
-  if (isObj(drives.prepare)) {
-    const p = drives.prepare;
-    const rel = (f: unknown): string => path.resolve(ctx.baseDir, String(f));
-    const { datasetCsv, drivesetCsv, ...rest } = p;
-    if (datasetCsv !== undefined || drivesetCsv !== undefined) {
-      if (typeof datasetCsv !== 'string' || typeof drivesetCsv !== 'string') {
-        ctx.problems.push(`${ctx.file}: drives.prepare: give both datasetCsv and drivesetCsv (file paths)`);
-        return drives;
-      }
-      const dataset = parseDatasetCsv(fs.readFileSync(rel(datasetCsv), 'utf8'), datasetCsv);
-      const driveSpecs = await parseDrivesetCsv(fs.readFileSync(rel(drivesetCsv), 'utf8'), drivesetCsv, ctx.secrets, ctx.jobName);
-      return { prepare: { ...rest, dataset, drives: driveSpecs } };
-    }
-    if (Array.isArray(p.drives) && p.drives.some((d) => isObj(d) && 'bitLockerKeyRef' in d)) return drives;
-    // Inline dataset/drives (keys as existingBitLockerKey): parsed by the prepare step's own spec parser.
-    const section = await parsePrepareSpecText(YAML.stringify({ dataset: p.dataset, drives: p.drives }), `${ctx.file} (drives.prepare)`, ctx.secrets, ctx.jobName, null);
-    return { prepare: { ...rest, dataset: section.dataset, drives: section.drives } };
+  const p = file.drives.prepare;
+  if ('datasetCsv' in p) {
+    const { datasetCsv, drivesetCsv, ...options } = p;
+    const problems: Problem[] = [];
+    const dataset = await fromCsv('drives.prepare.datasetCsv', datasetCsv, sources, problems, (text) => parseDatasetCsv(text, datasetCsv));
+    const drives = await fromCsv('drives.prepare.drivesetCsv', drivesetCsv, sources, problems, (text) => parseDrivesetCsv(text, drivesetCsv, secrets, jobName));
+    if (problems.length > 0 || !dataset || !drives) return { problems };
+    return { value: { prepare: { ...options, dataset, drives } } };
   }
-  return drives;
+  const { dataset, drives: inline, ...options } = p;
+  const drives: DriveSpec[] = [];
+  for (const [i, { existingBitLockerKey, ...drive }] of inline.entries()) {
+    drives.push({ ...drive, bitLockerKeyRef: await secrets.put(bitLockerSecretName(jobName, drive.driveId ?? `drive${i + 1}`), existingBitLockerKey) });
+  }
+  return { value: { prepare: { ...options, dataset, drives } } };
+}
+
+async function fromCsv<T>(field: string, reference: string, sources: SpecSources, problems: Problem[], parse: (text: string) => T | Promise<T>): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await sources.readCsv(reference);
+  } catch (err) {
+    problems.push({ field, message: err instanceof SpecSourceError ? err.message : `${reference}: cannot be read` });
+    return undefined;
+  }
+  try {
+    return await parse(text);
+  } catch (err) {
+    if (!(err instanceof PrepareInputError)) throw err;
+    const all = err instanceof PrepareInputErrors ? err.errors : [err];
+    problems.push(...all.map((e) => ({ field, message: scrubKeys(e.message) })));
+    return undefined;
+  }
+}
+
+/**
+ * CSV parser messages can quote the offending cell, which in a driveset may be a BitLocker key: anything shaped
+ * like one (or a fragment of one) is masked, and parsers' "value is …" tails are cut.
+ */
+export function scrubKeys(message: string): string {
+  return message.replace(/,?\s*value is .*$/i, '').replace(/\d{6}(?:-\d{1,6})+-?/g, '[key hidden]');
 }

@@ -1,0 +1,88 @@
+/**
+ * What importctl asks Azure directly: shipping locations (`importctl locations`) and, before a job starts, whether
+ * its region has a shipping site and the site takes its return carrier. Uses the worker's Azure configuration
+ * (or, without AZURE_ENDPOINT, the emulator that `npm start` runs).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { z } from 'zod';
+import { ImportExportClient } from '../activities/azure/client';
+import { loadAzureConfig } from '../activities/azure/config';
+import { toSiteInfo } from '../activities/import-job-activities';
+import type { SiteInfo } from '../common/import-job-contract';
+import type { JobSpec } from '../common/job-spec';
+import type { Problem } from '../common/problems';
+import { matchSupportedCarrier } from '../common/shipping';
+import { ImportJobError, EXIT } from './job-errors';
+
+export class UnknownLocationError extends ImportJobError {
+  constructor(region: string, known: readonly string[]) {
+    const guess = known.length > 0 ? closest(region.toLowerCase(), [...known]) : undefined;
+    super('location-not-found', EXIT.notFound, `Azure has no shipping location named "${region}"${guess ? ` (did you mean "${guess}"?)` : ''}; run \`importctl locations\` for the list`);
+  }
+}
+
+export interface ShippingLocations {
+  list(): Promise<SiteInfo[]>;
+  /** Throws UnknownLocationError when Azure does not know the region. */
+  get(region: string): Promise<SiteInfo>;
+}
+
+const LocalAzureFileSchema = z.record(z.string(), z.string());
+
+/** Without AZURE_ENDPOINT, use the emulator that `npm start` runs (it records its settings in data/local-azure.json). */
+function localAzureEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  if (env.AZURE_ENDPOINT) return env;
+  const file = env.LOCAL_AZURE_FILE ?? path.join(__dirname, '..', 'data', 'local-azure.json');
+  if (!fs.existsSync(file)) return env;
+  try {
+    const local = LocalAzureFileSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return local.success ? { ...local.data, ...env } : env;
+  } catch {
+    return env;
+  }
+}
+
+const isNotFound = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404;
+
+/** The shipping locations Azure offers, or the reason they cannot be asked for (no Azure configuration). */
+export function shippingLocations(env: Record<string, string | undefined>): ShippingLocations | { unavailable: string } {
+  let azure: ImportExportClient;
+  try {
+    azure = new ImportExportClient(loadAzureConfig(localAzureEnv(env)));
+  } catch (err) {
+    return { unavailable: (err as Error).message };
+  }
+  const list = async (): Promise<SiteInfo[]> => (await azure.listLocations()).map(toSiteInfo);
+  return {
+    list,
+    get: async (region) => {
+      try {
+        return toSiteInfo(await azure.getLocation(region));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        const known = await list().then(
+          (sites) => sites.map((s) => s.locationName),
+          () => [],
+        );
+        throw new UnknownLocationError(region, known);
+      }
+    },
+  };
+}
+
+/** Problems Azure would report minutes later: an unknown region, a return carrier the site does not take. */
+export async function azureProblems(spec: Pick<JobSpec, 'region' | 'returnShipping'>, locations: ShippingLocations): Promise<Problem[]> {
+  let site: SiteInfo;
+  try {
+    site = await locations.get(spec.region);
+  } catch (err) {
+    if (err instanceof UnknownLocationError) return [{ field: 'region', message: err.message }];
+    throw err;
+  }
+  if (site.supportedCarriers.length > 0 && !matchSupportedCarrier(spec.returnShipping.carrierName, site.supportedCarriers)) {
+    return [{ field: 'returnShipping.carrierName', message: `${spec.returnShipping.carrierName} is not a carrier the ${site.displayName} site works with (accepted: ${site.supportedCarriers.join(', ')})` }];
+  }
+  return [];
+}
