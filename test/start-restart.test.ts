@@ -4,12 +4,13 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { eventually } from './helpers/import-job-harness';
 
 const ROOT = path.resolve(__dirname, '..');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'start-restart-'));
@@ -64,7 +65,7 @@ function startStack(): Promise<{ proc: ChildProcess; output: () => string }> {
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`npm start did not come up:\n${out}`)), 90_000);
     const check = setInterval(() => {
-      if (out.includes('[worker] connected to')) {
+      if (out.includes('azure-import-orchestrator is running')) {
         clearTimeout(deadline);
         clearInterval(check);
         resolve({ proc, output: () => out });
@@ -97,6 +98,29 @@ async function stepOf(job: string): Promise<string> {
   return s.step;
 }
 
+/** Sends raw bytes (so malformed requests reach the server as written) and returns what comes back first. */
+function rawRequest(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port }, () => sock.write(bytes));
+    let got = '';
+    sock.setTimeout(10_000, () => sock.destroy(new Error(`no answer from port ${port}`)));
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) sock.destroy();
+    });
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
+  });
+}
+
+/** The pid of the child of `parentPid` whose command line contains `entry`. */
+function childPid(parentPid: number, entry: string): number {
+  const out = execFileSync('pgrep', ['-P', String(parentPid), '-f', entry], { encoding: 'utf8' }).trim();
+  const pid = Number(out.split('\n')[0]);
+  assert.ok(Number.isInteger(pid) && pid > 0, `a ${entry} process under ${parentPid}`);
+  return pid;
+}
+
 /** Ctrl-C in a terminal signals the whole foreground process group: start.ts and its children at once. */
 async function stopWithCtrlC(proc: ChildProcess): Promise<number | null> {
   if (proc.exitCode !== null) return proc.exitCode;
@@ -115,7 +139,21 @@ test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart find
   const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
   assert.match(metrics, /aio_/);
 
-  const specFile = path.join(dataDir, 'sample', 'sample-job.yaml');
+  assert.match(first.output(), new RegExp(`Worker metrics\\s+http://127\\.0\\.0\\.1:${ports.METRICS_PORT}/metrics`));
+  assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700, 'the data folder is private to its owner');
+
+  // One bad request, or one crashed component, never takes the stack down.
+  for (const port of [ports.EMULATOR_HTTP_PORT, ports.CODEC_SERVER_PORT, ports.CONSOLE_PORT]) {
+    const answer = await rawRequest(port, 'GET //a:b HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 4\d\d /, `port ${port} answers an odd request target with a 4xx`);
+  }
+  const emulatorPid = childPid(first.proc.pid!, 'emulator/main.ts');
+  process.kill(emulatorPid, 'SIGKILL');
+  await eventually(async () => (await fetch(`http://127.0.0.1:${ports.EMULATOR_HTTP_PORT}/_emulator/clock`)).ok, 30_000, 'the emulator restarted');
+  assert.match(first.output(), /emulator exited unexpectedly \(signal SIGKILL\); restarting/);
+  assert.notEqual(childPid(first.proc.pid!, 'emulator/main.ts'), emulatorPid, 'a new emulator process');
+
+  const specFile = path.join(dataDir, 'sample', 'databox', 'sample-job.yaml');
   const job = /jobName: (\S+)/.exec(fs.readFileSync(specFile, 'utf8'))![1]!;
   const started = await importctl('start', specFile);
   assert.equal(started.code, 0, started.stderr);
