@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ImportExportClient } from './azure/client';
-import { toApplicationFailure } from './azure/errors';
+import { toApplicationFailure } from './azure/port';
 import type { JobResponse, Location } from './azure/schemas';
 import { deliverNotification } from './notifier';
 import {

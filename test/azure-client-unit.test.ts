@@ -11,21 +11,16 @@ import { AzureLogger, getLogLevel, setLogLevel } from '@azure/logger';
 import { ApplicationFailure } from '@temporalio/common';
 import { ImportExportClient } from '../activities/azure/client';
 import { loadAzureConfig, type AzureConfig } from '../activities/azure/config';
-import {
-  AzureAuthError,
-  AzureConflictError,
-  AzureNetworkError,
-  AzureNotFoundError,
-  AzureResponseFormatError,
-  AzureServerError,
-  AzureThrottledError,
-  AzureValidationError,
-  JobSpecConflictError,
-  parseRetryAfterMs,
-  toApplicationFailure,
-} from '../activities/azure/errors';
-import { scrubSecrets } from '../activities/azure/redact';
+import { AzurePortError, classify, parseRetryAfterMs, toApplicationFailure } from '../activities/azure/port';
+import { redactSecrets } from '../security/redact';
 import type { PutJobParameters } from '../activities/azure/schemas';
+
+/** Asserts `err` is the port's error of `type` (retryability comes from the one table). */
+function assertPortError(err: unknown, type: string): asserts err is AzurePortError {
+  assert.ok(err instanceof AzurePortError, `expected AzurePortError ${type}, got ${String(err)}`);
+  assert.equal(err.type, type, String(err));
+  assert.equal(classify(err).type, type);
+}
 
 const KEY = '238810-662376-448998-450120-652806-203390-606320-483076';
 const ACCOUNT_KEY = `${'A'.repeat(40)}${'b'.repeat(46)}==`;
@@ -95,14 +90,18 @@ void describe('config', () => {
 });
 
 void describe('redaction', () => {
-  void it('scrubs keys, tokens, account keys and SAS signatures', () => {
-    const text = `key ${KEY} "bitLockerKey":"abc" Authorization: Bearer eyJhbGciOiJIUzI1.eyJzdWIiOiIx.sig1 acct ${ACCOUNT_KEY} url https://a.blob.core.windows.net/c?sv=2020&sig=abc%2Bdef&se=1 AccountKey=xyz;`;
-    const out = scrubSecrets(text);
-    for (const secret of [KEY, '"abc"', 'eyJhbGciOiJIUzI1', ACCOUNT_KEY, 'abc%2Bdef', 'xyz']) {
+  void it('error messages lose keys, tokens, account keys, SAS signatures and the literal secrets of the request', () => {
+    const badKey = '12345-bad-key-value';
+    const text = `key ${KEY} "bitLockerKey":"${badKey}" Authorization: Bearer eyJhbGciOiJIUzI1.eyJzdWIiOiIx.sig1\nacct ${ACCOUNT_KEY} url https://a.blob.core.windows.net/c?sv=2020&sig=abc%2Bdef&se=1 AccountKey=xyz;`;
+    const err = new AzurePortError('AzureValidationError', text, { secrets: [badKey], problems: [{ field: 'properties.driveList[0].bitLockerKey', message: `${badKey} is invalid` }] });
+    const out = err.message;
+    for (const secret of [KEY, badKey, 'eyJhbGciOiJIUzI1', ACCOUNT_KEY, 'abc%2Bdef', 'xyz']) {
       assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
     }
+    assert.ok(!JSON.stringify(err.problems).includes(badKey));
     assert.match(out, /sv=2020/);
-    assert.equal(scrubSecrets(out), out);
+    assert.equal(redactSecrets(out), out);
+    assert.ok(!toApplicationFailure(err).message.includes(badKey));
   });
 });
 
@@ -156,7 +155,7 @@ void describe('error classification over HTTP', () => {
     handler = (_r, _b, res) =>
       json(res, 400, { error: { code: 'InvalidParameter', message: 'properties.driveList[0].manifestHash is invalid', target: 'properties.driveList[0].manifestHash' } }, { 'x-ms-request-id': 'rid-1' });
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err instanceof AzureValidationError);
+    assertPortError(err, 'AzureValidationError');
     assert.equal(err.retryable, false);
     assert.equal(err.statusCode, 400);
     assert.equal(err.code, 'InvalidParameter');
@@ -166,27 +165,37 @@ void describe('error classification over HTTP', () => {
     assert.ok(af instanceof ApplicationFailure);
     assert.equal(af.nonRetryable, true);
     assert.equal(af.type, 'AzureValidationError');
-    assert.deepEqual(af.details?.[0], { statusCode: 400, code: 'InvalidParameter', requestId: 'rid-1', clientRequestId: err.clientRequestId, operation: 'Jobs_Get' });
+    assert.equal(err.clientRequestId?.length, 36);
+    assert.deepEqual(af.details?.[0], {
+      statusCode: 400,
+      code: 'InvalidParameter',
+      requestId: 'rid-1',
+      clientRequestId: err.clientRequestId,
+      operation: 'Jobs_Get',
+      problems: [{ field: 'properties.driveList[0].manifestHash', message: 'properties.driveList[0].manifestHash is invalid' }],
+    });
   });
 
   void it('maps 401/403/404/409/429/503', async () => {
-    const cases: Array<[number, new (...a: never[]) => Error, boolean]> = [
-      [401, AzureAuthError, false],
-      [403, AzureAuthError, false],
-      [404, AzureNotFoundError, false],
-      [409, AzureConflictError, false],
-      [429, AzureThrottledError, true],
-      [503, AzureServerError, true],
+    const cases: Array<[number, string, boolean]> = [
+      [401, 'AzureAuthError', false],
+      [403, 'AzureAuthError', false],
+      [404, 'AzureNotFoundError', false],
+      [409, 'AzureConflictError', false],
+      [429, 'AzureThrottledError', true],
+      [503, 'AzureServerError', true],
     ];
-    for (const [status, cls, retryable] of cases) {
+    for (const [status, type, retryable] of cases) {
       handler = (_r, _b, res) => json(res, status, { error: { code: `C${status}`, message: `m${status}` } }, { 'retry-after': '3' });
       const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-      assert.ok(err instanceof cls, `${status}: ${String(err)}`);
-      assert.equal((err as AzureThrottledError).retryable, retryable);
+      assertPortError(err, type);
+      assert.equal(err.retryable, retryable);
+      assert.equal(classify(err).retryable, retryable);
       const af = toApplicationFailure(err);
       assert.equal(af.nonRetryable, !retryable);
       if (retryable) {
-        assert.equal((err as AzureThrottledError).retryAfterMs, 3000);
+        assert.equal(err.retryAfterMs, 3000);
+        assert.equal(classify(err).retryAfterMs, 3000);
         assert.equal(af.nextRetryDelay, 3000);
       }
     }
@@ -195,7 +204,7 @@ void describe('error classification over HTTP', () => {
   void it('scrubs secrets echoed in error bodies', async () => {
     handler = (_r, _b, res) => json(res, 400, { error: { code: 'Bad', message: `bitLockerKey ${KEY} rejected; sig=SECRETSIG` } });
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err instanceof AzureValidationError);
+    assertPortError(err, 'AzureValidationError');
     assert.ok(!err.message.includes(KEY));
     assert.ok(!err.message.includes('SECRETSIG'));
     assert.ok(!toApplicationFailure(err).message.includes(KEY));
@@ -204,7 +213,7 @@ void describe('error classification over HTTP', () => {
   void it('dropped connection → retryable AzureNetworkError', async () => {
     handler = (req) => req.socket.destroy();
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err instanceof AzureNetworkError, String(err));
+    assertPortError(err, 'AzureNetworkError');
     assert.equal(err.retryable, true);
     assert.equal(toApplicationFailure(err).nonRetryable, false);
   });
@@ -213,7 +222,7 @@ void describe('error classification over HTTP', () => {
     handler = (_r, _b, res) => setTimeout(() => json(res, 200, jobBody('j')), 1500).unref();
     const t0 = Date.now();
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err instanceof AzureNetworkError, String(err));
+    assertPortError(err, 'AzureNetworkError');
     assert.equal(err.timedOut, true);
     assert.equal(err.retryable, true);
     assert.ok(Date.now() - t0 < 1400);
@@ -236,8 +245,8 @@ void describe('error classification over HTTP', () => {
     assert.ok(!JSON.stringify(leaky).includes(KEY), 'keys stripped from job responses');
     handler = (_r, _b, res) => json(res, 200, jobBody('j', { properties: { state: 5 } }));
     const err = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err instanceof AzureResponseFormatError);
-    assert.equal(err.path, 'properties.state');
+    assertPortError(err, 'AzureResponseFormatError');
+    assert.equal(err.field, 'properties.state');
     assert.equal(err.retryable, false);
     assert.equal(toApplicationFailure(err).type, 'AzureResponseFormatError');
     handler = (_r, _b, res) => {
@@ -245,7 +254,7 @@ void describe('error classification over HTTP', () => {
       res.end('<html>');
     };
     const err2 = await client().getJob('rg', 'j').catch((e: unknown) => e);
-    assert.ok(err2 instanceof AzureResponseFormatError);
+    assertPortError(err2, 'AzureResponseFormatError');
   });
 
   void it('follows nextLink on the same host only', async () => {
@@ -258,7 +267,7 @@ void describe('error classification over HTTP', () => {
     assert.match(seen.at(-2)?.url ?? '', /\$top=1&\$filter=state%20eq%20%27Creating%27/);
     handler = (_r, _b, res) => json(res, 200, { value: [jobBody('a')], nextLink: 'https://evil.example.com/steal' });
     const err = await client().listJobsBySubscription().catch((e: unknown) => e);
-    assert.ok(err instanceof AzureResponseFormatError);
+    assertPortError(err, 'AzureResponseFormatError');
     assert.match(err.message, /another host/);
   });
 });
@@ -330,13 +339,13 @@ void describe('idempotent createJob (fake server)', () => {
     assert.equal(putCount(), before);
 
     const other = await c.createJob('rg', 'j', spec, { clientRequestId: 'req-2' }).catch((e: unknown) => e);
-    assert.ok(other instanceof JobSpecConflictError);
+    assertPortError(other, 'JobSpecConflict');
     assert.equal(other.type, 'JobSpecConflict');
     assert.match(other.message, /importOrchestratorRequestId/);
 
     const diffSpec: PutJobParameters = { ...spec, properties: { ...spec.properties, driveList: [{ driveId: 'D1', bitLockerKey: '111111-111111-111111-111111-111111-111111-111111-111111', manifestFile: '\\DriveManifest.xml', manifestHash: 'FFFF21108597EF36D5785F08303F3638' }] } };
     const conflict = await c.createJob('rg', 'j', diffSpec, { clientRequestId: 'req-1' }).catch((e: unknown) => e);
-    assert.ok(conflict instanceof JobSpecConflictError);
+    assertPortError(conflict, 'JobSpecConflict');
     assert.match(conflict.message, /manifestHash/);
     const af = toApplicationFailure(conflict);
     assert.equal(af.nonRetryable, true);
@@ -345,7 +354,7 @@ void describe('idempotent createJob (fake server)', () => {
     // Without a request id, keys are compared through listBitLockerKeys; values never in messages.
     const keyOnly: PutJobParameters = { ...spec, tags: { importOrchestratorRequestId: 'req-1' }, properties: { ...spec.properties, driveList: [{ ...spec.properties!.driveList![0]!, bitLockerKey: '111111-111111-111111-111111-111111-111111-111111-111111' }] } };
     const keyConflict = await c.createJob('rg', 'j', keyOnly).catch((e: unknown) => e);
-    assert.ok(keyConflict instanceof JobSpecConflictError, String(keyConflict));
+    assertPortError(keyConflict, 'JobSpecConflict');
     assert.match(keyConflict.message, /bitLockerKey/);
     assert.ok(!keyConflict.message.includes('111111'));
     assert.ok(!keyConflict.message.includes(KEY));

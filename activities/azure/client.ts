@@ -1,31 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import type { TokenCredential } from '@azure/core-auth';
-import {
-  bearerTokenAuthenticationPolicy,
-  createDefaultHttpClient,
-  createHttpHeaders,
-  createPipelineFromOptions,
-  createPipelineRequest,
-  type HttpClient,
-  type HttpMethods,
-  type Pipeline,
-  type PipelinePolicy,
-  type PipelineResponse,
-} from '@azure/core-rest-pipeline';
-import type { z } from 'zod';
-import { type AzureConfig, createCredential } from './config';
-import {
-  AzureError,
-  AzureNotFoundError,
-  AzureRequestError,
-  AzureResponseFormatError,
-  JobSpecConflictError,
-  errorFromHttpResponse,
-  errorFromTransportFailure,
-} from './errors';
+/**
+ * Microsoft.ImportExport (ARM) through Microsoft's generated client, `@azure/arm-storageimportexport`: the SDK
+ * builds the URLs, serialises, authenticates and pages; every response body is validated with the wire schemas of
+ * ./schemas (the one model of this API here); every failure is an AzurePortError (./port).
+ */
+import { StorageImportExport } from '@azure/arm-storageimportexport';
+import type { AzureConfig } from './config';
 import { REQUEST_ID_TAG, diffBitLockerKeys, diffJobSpec } from './job-spec';
+import { AzurePortError, type CallOptions } from './port';
 import {
   type DriveBitLockerKey,
   GetBitLockerKeysResponseSchema,
@@ -39,44 +20,22 @@ import {
   type Operation,
   type PutJobParameters,
   type UpdateJobParameters,
-  formatIssuePath,
 } from './schemas';
-import { scrubSecrets } from './redact';
+import { type ArmClientOptions, type SdkCall, armClientSettings, sdkCall, sdkPages, sdkSend } from './transport';
 
-export const USER_AGENT_PREFIX = 'azure-import-orchestrator/0.1.0';
-export const DEFAULT_TIMEOUT_MS = 30_000;
-const PROVIDER = 'Microsoft.ImportExport';
+export type ImportExportClientOptions = ArmClientOptions;
 
-export interface ImportExportClientOptions {
-  /** Overrides the credential built from `config.credential`. */
-  credential?: TokenCredential;
-  /** Pipeline-level retries. Default 0: Temporal activities own retries. */
-  maxRetries?: number;
-  /** Per-request timeout (whole request incl. body), default 30 s. 0 disables. */
-  timeoutMs?: number;
-  /** Custom HttpClient (tests). Default: core-rest-pipeline's Node client. */
-  httpClient?: HttpClient;
-}
-
-/** Per-call options. */
-export interface RequestOptions {
-  /** Cancels the call (e.g. a Temporal activity's cancellation signal). */
-  abortSignal?: AbortSignal;
-}
-
-export interface ListJobsOptions extends RequestOptions {
+export interface ListJobsOptions extends CallOptions {
   /** `$top` (≤ 100): page size hint. */
   top?: number;
   /** `$filter` (OData; semantics undocumented by the RP). */
   filter?: string;
-  /** Safety bound on followed `nextLink`s (default 1000). */
-  maxPages?: number;
 }
 
-export interface CreateJobOptions extends RequestOptions {
+export interface CreateJobOptions extends CallOptions {
   /**
-   * Stable id of the logical create request (e.g. workflow id + job name). Stored in the
-   * `importOrchestratorRequestId` tag; a retry finds the job it created by this tag.
+   * Stable id of the logical create request (e.g. the workflow id). Stored in the `importOrchestratorRequestId`
+   * tag; a retry finds the job it created by this tag.
    */
   clientRequestId?: string;
   /** `x-ms-client-tenant-id` header. */
@@ -94,501 +53,177 @@ export interface CreateJobResult {
   created: boolean;
 }
 
-interface SendSpec<S extends z.ZodType | undefined> {
-  operation: string;
-  method: HttpMethods;
-  /** Absolute URL (from #url, or a checked nextLink). */
-  url: string;
-  body?: unknown;
-  schema: S;
-  headers?: Record<string, string>;
-  abortSignal?: AbortSignal | undefined;
-}
-
-interface SendResult<T> {
-  status: number;
-  body: T;
-  requestId: string | undefined;
-}
-
-/** Invalid arguments are caller bugs: non-retryable. */
-const invalidArgument = (message: string): AzureRequestError =>
-  new AzureRequestError(message, { code: 'InvalidArgument', retryable: false });
-
-const seg = (s: string, what: string): string => {
-  if (typeof s !== 'string' || s.trim().length === 0) throw invalidArgument(`${what} must be a non-empty string`);
-  return encodeURIComponent(s);
+/** Invalid arguments are caller bugs: non-retryable, and never sent. */
+const nonEmpty = (value: string, what: string): string => {
+  if (typeof value !== 'string' || value.trim().length === 0) {
+    throw new AzurePortError('AzureRequestError', `${what} must be a non-empty string`, { code: 'InvalidArgument', problems: [{ field: what, message: 'must be a non-empty string' }] });
+  }
+  return value;
 };
 
-/**
- * Client for Microsoft.ImportExport (ARM), built on @azure/core-rest-pipeline: bearer-token
- * policy, user agent, x-ms-client-request-id, sanitized logging; pipeline retries off by default.
- * Every response is validated with the zod schemas of ./schemas; every failure is a typed
- * AzureError (./errors).
- */
+/** The BitLocker keys a request body carries, to keep them out of error messages. */
+const keysIn = (body: PutJobParameters): string[] => (body.properties?.driveList ?? []).flatMap((d) => (d.bitLockerKey === undefined ? [] : [d.bitLockerKey]));
+
+async function collect<T>(pages: AsyncIterable<{ value: T[] }>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) out.push(...page.value);
+  return out;
+}
+
 export class ImportExportClient {
   readonly endpoint: string;
   readonly subscriptionId: string;
   readonly apiVersion: string;
-  readonly pipeline: Pipeline;
-  readonly #httpClient: HttpClient;
-  readonly #timeoutMs: number;
-  readonly #allowInsecure: boolean;
+  readonly #sdk: StorageImportExport;
 
   constructor(config: AzureConfig, options: ImportExportClientOptions = {}) {
-    this.endpoint = config.endpoint.replace(/\/+$/, '');
+    const { credential, options: sdkOptions } = armClientSettings(config, options);
+    this.endpoint = sdkOptions.endpoint;
     this.subscriptionId = config.subscriptionId;
     this.apiVersion = config.apiVersion;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const isHttp = this.endpoint.toLowerCase().startsWith('http://');
-    if (isHttp && !config.allowInsecureHttp) {
-      throw new TypeError(`Endpoint ${this.endpoint} is http://; set AZURE_ALLOW_INSECURE_HTTP=true (emulator only)`);
-    }
-    this.#allowInsecure = isHttp;
-    const credential = options.credential ?? createCredential(config);
-    const scope = `${new URL(this.endpoint).origin}/.default`;
-
-    // Trust the extra CA in addition to (not instead of) the system roots.
-    const tlsOptions =
-      config.caFile === undefined ? undefined : { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] };
-
-    this.pipeline = createPipelineFromOptions({
-      retryOptions: { maxRetries: options.maxRetries ?? 0 },
-      userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
-      ...(tlsOptions === undefined ? {} : { tlsOptions }),
-      loggingOptions: {
-        // The sanitizer redacts everything else (Authorization included).
-        additionalAllowedHeaderNames: [
-          'x-ms-request-id',
-          'x-ms-correlation-request-id',
-          'x-ms-client-request-id',
-          'retry-after',
-          'retry-after-ms',
-          'x-ms-retry-after-ms',
-          'x-ms-ratelimit-remaining-subscription-reads',
-          'x-ms-ratelimit-remaining-subscription-writes',
-          'x-ms-ratelimit-remaining-subscription-deletes',
-        ],
-        additionalAllowedQueryParameters: ['api-version', '$top', '$skiptoken'],
-      },
-    });
-    this.pipeline.addPolicy(
-      isHttp ? insecureBearerTokenPolicy(credential, [scope]) : bearerTokenAuthenticationPolicy({ credential, scopes: [scope] }),
-    );
-    this.#httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.#sdk = new StorageImportExport(credential, config.subscriptionId, { ...sdkOptions, apiVersion: config.apiVersion });
   }
 
-  // -------------------------------------------------------------------------------------------
+  #call(operation: string, opts: CallOptions, secrets?: readonly string[]): SdkCall {
+    return { operation, apiVersion: this.apiVersion, abortSignal: opts.abortSignal, ...(secrets === undefined ? {} : { secrets }) };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
   // Locations & operations
 
-  async listLocations(opts: RequestOptions = {}): Promise<Location[]> {
-    const res = await this.#send({
-      operation: 'Locations_List',
-      method: 'GET',
-      url: this.#url(`/providers/${PROVIDER}/locations`),
-      schema: LocationsResponseSchema,
-      abortSignal: opts.abortSignal,
-    });
-    return res.body.value;
+  async listLocations(opts: CallOptions = {}): Promise<Location[]> {
+    return collect(sdkPages(this.#call('Locations_List', opts), LocationsResponseSchema, (o) => this.#sdk.locations.list(o).byPage()));
   }
 
   /** `name` may be a short name ("westus") or a display name ("West US"). */
-  async getLocation(name: string, opts: RequestOptions = {}): Promise<Location> {
-    const res = await this.#send({
-      operation: 'Locations_Get',
-      method: 'GET',
-      url: this.#url(`/providers/${PROVIDER}/locations/${seg(name, 'locationName')}`),
-      schema: LocationSchema,
-      abortSignal: opts.abortSignal,
-    });
-    return res.body;
+  async getLocation(name: string, opts: CallOptions = {}): Promise<Location> {
+    nonEmpty(name, 'locationName');
+    return (await sdkCall(this.#call('Locations_Get', opts), LocationSchema, (o) => this.#sdk.locations.get(name, o))).body;
   }
 
-  async listOperations(opts: RequestOptions = {}): Promise<Operation[]> {
-    const res = await this.#send({
-      operation: 'Operations_List',
-      method: 'GET',
-      url: this.#url(`/providers/${PROVIDER}/operations`),
-      schema: ListOperationsResponseSchema,
-      abortSignal: opts.abortSignal,
-    });
-    return res.body.value;
+  async listOperations(opts: CallOptions = {}): Promise<Operation[]> {
+    return collect(sdkPages(this.#call('Operations_List', opts), ListOperationsResponseSchema, (o) => this.#sdk.operations.list(o).byPage()));
   }
 
-  // -------------------------------------------------------------------------------------------
+  // -------------------------------------------------------------------------------------------------------------------
   // Jobs
 
-  #jobPath(resourceGroup: string, jobName: string): string {
-    return `/subscriptions/${seg(this.subscriptionId, 'subscriptionId')}/resourceGroups/${seg(resourceGroup, 'resourceGroupName')}/providers/${PROVIDER}/jobs/${seg(jobName, 'jobName')}`;
-  }
-
-  async getJob(resourceGroup: string, jobName: string, opts: RequestOptions = {}): Promise<JobResponse> {
-    const res = await this.#send({
-      operation: 'Jobs_Get',
-      method: 'GET',
-      url: this.#url(this.#jobPath(resourceGroup, jobName)),
-      schema: JobResponseSchema,
-      abortSignal: opts.abortSignal,
-    });
-    return res.body;
+  async getJob(resourceGroup: string, jobName: string, opts: CallOptions = {}): Promise<JobResponse> {
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    nonEmpty(jobName, 'jobName');
+    return (await sdkCall(this.#call('Jobs_Get', opts), JobResponseSchema, (o) => this.#sdk.jobs.get(jobName, resourceGroup, o))).body;
   }
 
   /** Like getJob, but `undefined` on 404. */
-  async tryGetJob(resourceGroup: string, jobName: string, opts: RequestOptions = {}): Promise<JobResponse | undefined> {
+  async tryGetJob(resourceGroup: string, jobName: string, opts: CallOptions = {}): Promise<JobResponse | undefined> {
     try {
       return await this.getJob(resourceGroup, jobName, opts);
     } catch (err) {
-      if (err instanceof AzureNotFoundError) return undefined;
+      if (err instanceof AzurePortError && err.type === 'AzureNotFoundError') return undefined;
       throw err;
     }
   }
 
-  /** All jobs of a resource group (follows nextLink). */
+  /** All jobs of a resource group (the SDK follows nextLink; the transport keeps it on our endpoint). */
   async listJobsByResourceGroup(resourceGroup: string, opts: ListJobsOptions = {}): Promise<JobResponse[]> {
-    return collect(this.iterateJobsByResourceGroup(resourceGroup, opts));
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    const query = listQuery(opts);
+    return collect(
+      sdkPages(this.#call('Jobs_ListByResourceGroup', opts), ListJobsResponseSchema, (o) => this.#sdk.jobs.listByResourceGroup(resourceGroup, { ...o, ...query }).byPage()),
+    );
   }
 
-  /** All jobs of the subscription (follows nextLink). */
   async listJobsBySubscription(opts: ListJobsOptions = {}): Promise<JobResponse[]> {
-    return collect(this.iterateJobsBySubscription(opts));
-  }
-
-  iterateJobsByResourceGroup(resourceGroup: string, opts: ListJobsOptions = {}): AsyncIterableIterator<JobResponse> {
-    const path = `/subscriptions/${seg(this.subscriptionId, 'subscriptionId')}/resourceGroups/${seg(resourceGroup, 'resourceGroupName')}/providers/${PROVIDER}/jobs`;
-    return this.#iterateJobs('Jobs_ListByResourceGroup', path, opts);
-  }
-
-  iterateJobsBySubscription(opts: ListJobsOptions = {}): AsyncIterableIterator<JobResponse> {
-    const path = `/subscriptions/${seg(this.subscriptionId, 'subscriptionId')}/providers/${PROVIDER}/jobs`;
-    return this.#iterateJobs('Jobs_ListBySubscription', path, opts);
-  }
-
-  async *#iterateJobs(operation: string, path: string, opts: ListJobsOptions): AsyncIterableIterator<JobResponse> {
-    if (opts.top !== undefined && (!Number.isInteger(opts.top) || opts.top < 1 || opts.top > 100)) {
-      throw invalidArgument('top must be an integer between 1 and 100');
-    }
-    const query: Record<string, string> = {};
-    if (opts.top !== undefined) query.$top = String(opts.top);
-    if (opts.filter !== undefined) query.$filter = opts.filter;
-    let next: string | undefined = this.#url(path, query);
-    const maxPages = opts.maxPages ?? 1000;
-    for (let page = 0; next !== undefined; page++) {
-      if (page >= maxPages) {
-        throw new AzureResponseFormatError(`${operation}: more than ${maxPages} pages; giving up`, 'nextLink', { operation });
-      }
-      const res: SendResult<z.infer<typeof ListJobsResponseSchema>> = await this.#send({
-        operation,
-        method: 'GET',
-        url: next,
-        schema: ListJobsResponseSchema,
-        abortSignal: opts.abortSignal,
-      });
-      yield* res.body.value;
-      const link = res.body.nextLink;
-      next = link === undefined || link === null || link === '' ? undefined : this.#checkNextLink(operation, link);
-    }
-  }
-
-  /** nextLink must stay on our endpoint (the bearer token must never go elsewhere). */
-  #checkNextLink(operation: string, link: string): string {
-    let url: URL;
-    try {
-      url = new URL(link, this.endpoint);
-    } catch {
-      throw new AzureResponseFormatError(`${operation}: invalid nextLink`, 'nextLink', { operation });
-    }
-    if (url.origin !== new URL(this.endpoint).origin) {
-      throw new AzureResponseFormatError(
-        `${operation}: nextLink points to another host (${url.origin}); refusing to follow it`,
-        'nextLink',
-        { operation },
-      );
-    }
-    if (!url.searchParams.has('api-version')) url.searchParams.set('api-version', this.apiVersion);
-    return url.toString();
+    const query = listQuery(opts);
+    return collect(sdkPages(this.#call('Jobs_ListBySubscription', opts), ListJobsResponseSchema, (o) => this.#sdk.jobs.listBySubscription({ ...o, ...query }).byPage()));
   }
 
   /**
-   * Idempotent create. GET first: if the job exists and matches the requested spec (including the
-   * `importOrchestratorRequestId` tag from `opts.clientRequestId`) → `{ created: false }` without
-   * PUT; if it differs → JobSpecConflictError (non-retryable); if 404 → PUT.
+   * Idempotent create. GET first: a job that matches the requested spec (including the `importOrchestratorRequestId`
+   * tag from `opts.clientRequestId`) returns `{ created: false }` without a PUT; one that differs is a
+   * JobSpecConflict naming the differing fields; a 404 leads to the PUT. (Jobs_Create replaces a job still in
+   * Creating, so a blind retried PUT could overwrite someone else's job.)
    */
-  async createJob(
-    resourceGroup: string,
-    jobName: string,
-    body: PutJobParameters,
-    opts: CreateJobOptions = {},
-  ): Promise<CreateJobResult> {
+  async createJob(resourceGroup: string, jobName: string, body: PutJobParameters, opts: CreateJobOptions = {}): Promise<CreateJobResult> {
     const requestBody: PutJobParameters =
-      opts.clientRequestId === undefined
-        ? body
-        : { ...body, tags: { ...(body.tags ?? {}), [REQUEST_ID_TAG]: opts.clientRequestId } };
-
+      opts.clientRequestId === undefined ? body : { ...body, tags: { ...(body.tags ?? {}), [REQUEST_ID_TAG]: opts.clientRequestId } };
     const existing = await this.tryGetJob(resourceGroup, jobName, opts);
     if (existing !== undefined) {
       await this.#assertSameJob(resourceGroup, jobName, requestBody, existing, opts);
       return { job: existing, created: false };
     }
-
     const res = await this.createOrReplaceJobUnchecked(resourceGroup, jobName, requestBody, opts);
-    // 201 = created. 200 = replaced a job that appeared between our GET and PUT (a concurrent
-    // creator); report created=false so callers do not assume they made it.
+    // 201 = created; 200 = replaced a job that appeared between our GET and PUT (a concurrent creator).
     return { job: res.job, created: res.status === 201 };
   }
 
-  /**
-   * Raw Put Job (Jobs_Create) WITHOUT the idempotency check: replaces a job in `Creating`, and a
-   * retry after a lost response may overwrite. Prefer `createJob`. `status` is 201 (created) or 200.
-   */
+  /** Raw Jobs_Create WITHOUT the idempotency check (tests and tools). `status` is 201 (created) or 200 (replaced). */
   async createOrReplaceJobUnchecked(
     resourceGroup: string,
     jobName: string,
     body: PutJobParameters,
-    opts: RequestOptions & { clientTenantId?: string } = {},
+    opts: CallOptions & { clientTenantId?: string } = {},
   ): Promise<{ job: JobResponse; status: number }> {
-    const res = await this.#send({
-      operation: 'Jobs_Create',
-      method: 'PUT',
-      url: this.#url(this.#jobPath(resourceGroup, jobName)),
-      body,
-      schema: JobResponseSchema,
-      headers: opts.clientTenantId === undefined ? {} : { 'x-ms-client-tenant-id': opts.clientTenantId },
-      abortSignal: opts.abortSignal,
-    });
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    nonEmpty(jobName, 'jobName');
+    const res = await sdkCall(this.#call('Jobs_Create', opts, keysIn(body)), JobResponseSchema, (o) =>
+      this.#sdk.jobs.create(jobName, resourceGroup, body, { ...o, ...(opts.clientTenantId === undefined ? {} : { clientTenantId: opts.clientTenantId }) }),
+    );
     return { job: res.body, status: res.status };
   }
 
-  async #assertSameJob(
-    resourceGroup: string,
-    jobName: string,
-    requested: PutJobParameters,
-    existing: JobResponse,
-    opts: CreateJobOptions,
-  ): Promise<void> {
+  async #assertSameJob(resourceGroup: string, jobName: string, requested: PutJobParameters, existing: JobResponse, opts: CreateJobOptions): Promise<void> {
     const differences = diffJobSpec(requested, existing);
     const verify = opts.verifyBitLockerKeys ?? 'auto';
     const wantKeys =
       differences.length === 0 &&
       (verify === 'always' || (verify === 'auto' && opts.clientRequestId === undefined)) &&
       (requested.properties?.driveList ?? []).some((d) => d.bitLockerKey !== undefined);
-    if (wantKeys) {
-      const keys = await this.listBitLockerKeys(resourceGroup, jobName, opts);
-      differences.push(...diffBitLockerKeys(requested, keys));
-    }
-    if (differences.length > 0) {
-      const fields = differences
-        .map((d) => (d.requested === undefined ? d.field : `${d.field} (requested ${d.requested}, existing ${d.existing ?? '(none)'})`))
-        .join('; ');
-      throw new JobSpecConflictError(
-        `Jobs_Create: a job named '${jobName}' already exists in resource group '${resourceGroup}' ` +
-          `(state ${existing.properties.state ?? 'unknown'}) with a different spec: ${fields}`,
-        differences,
-        { operation: 'Jobs_Create' },
-      );
-    }
+    if (wantKeys) differences.push(...diffBitLockerKeys(requested, await this.listBitLockerKeys(resourceGroup, jobName, opts)));
+    if (differences.length === 0) return;
+    const fields = differences
+      .map((d) => (d.requested === undefined ? d.field : `${d.field} (requested ${d.requested}, existing ${d.existing ?? '(none)'})`))
+      .join('; ');
+    throw new AzurePortError(
+      'JobSpecConflict',
+      `Jobs_Create: a job named '${jobName}' already exists in resource group '${resourceGroup}' ` +
+        `(state ${existing.properties.state ?? 'unknown'}) with a different spec: ${fields}`,
+      { operation: 'Jobs_Create', statusCode: 409, code: 'JobSpecConflict', differences, secrets: keysIn(requested) },
+    );
   }
 
-  async updateJob(
-    resourceGroup: string,
-    jobName: string,
-    patch: UpdateJobParameters,
-    opts: RequestOptions = {},
-  ): Promise<JobResponse> {
-    const res = await this.#send({
-      operation: 'Jobs_Update',
-      method: 'PATCH',
-      url: this.#url(this.#jobPath(resourceGroup, jobName)),
-      body: patch,
-      schema: JobResponseSchema,
-      abortSignal: opts.abortSignal,
-    });
-    return res.body;
+  async updateJob(resourceGroup: string, jobName: string, patch: UpdateJobParameters, opts: CallOptions = {}): Promise<JobResponse> {
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    nonEmpty(jobName, 'jobName');
+    // The SDK flattens UpdateJobParameters.properties into the top level; it nests them again on the wire.
+    const flat = { ...(patch.tags === undefined ? {} : { tags: patch.tags }), ...(patch.properties ?? {}) };
+    const secrets = (patch.properties?.driveList ?? []).flatMap((d) => (d.bitLockerKey === undefined ? [] : [d.bitLockerKey]));
+    return (await sdkCall(this.#call('Jobs_Update', opts, secrets), JobResponseSchema, (o) => this.#sdk.jobs.update(jobName, resourceGroup, flat, o))).body;
   }
 
   /** Deletes a job. A 404 is an AzureNotFoundError; pass `ignoreNotFound` to treat it as done. */
-  async deleteJob(
-    resourceGroup: string,
-    jobName: string,
-    opts: RequestOptions & { ignoreNotFound?: boolean } = {},
-  ): Promise<void> {
+  async deleteJob(resourceGroup: string, jobName: string, opts: CallOptions & { ignoreNotFound?: boolean } = {}): Promise<void> {
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    nonEmpty(jobName, 'jobName');
     try {
-      await this.#send({
-        operation: 'Jobs_Delete',
-        method: 'DELETE',
-        url: this.#url(this.#jobPath(resourceGroup, jobName)),
-        schema: undefined,
-        abortSignal: opts.abortSignal,
-      });
+      await sdkSend(this.#call('Jobs_Delete', opts), (o) => this.#sdk.jobs.delete(jobName, resourceGroup, o));
     } catch (err) {
-      if (opts.ignoreNotFound === true && err instanceof AzureNotFoundError) return;
+      if (opts.ignoreNotFound === true && err instanceof AzurePortError && err.type === 'AzureNotFoundError') return;
       throw err;
     }
   }
 
-  /** BitLocker keys of the job's drives. The result holds secrets: never log or return it to a workflow. */
-  async listBitLockerKeys(resourceGroup: string, jobName: string, opts: RequestOptions = {}): Promise<DriveBitLockerKey[]> {
-    const res = await this.#send({
-      operation: 'BitLockerKeys_List',
-      method: 'POST',
-      url: this.#url(`${this.#jobPath(resourceGroup, jobName)}/listBitLockerKeys`),
-      schema: GetBitLockerKeysResponseSchema,
-      headers: { 'Content-Length': '0' },
-      abortSignal: opts.abortSignal,
-    });
-    return res.body.value;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Transport
-
-  #url(path: string, query: Record<string, string> = {}): string {
-    // Built by hand so that `$top` / `$filter` keep a literal `$` (as the Azure SDK sends them).
-    const qs = Object.entries({ 'api-version': this.apiVersion, ...query })
-      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-      .join('&');
-    return `${this.endpoint}${path}?${qs}`;
-  }
-
-  async #send<S extends z.ZodType | undefined>(
-    spec: SendSpec<S>,
-  ): Promise<SendResult<S extends z.ZodType ? z.infer<S> : undefined>> {
-    type Out = S extends z.ZodType ? z.infer<S> : undefined;
-    const clientRequestId = randomUUID();
-    const headers = createHttpHeaders({ Accept: 'application/json', ...(spec.headers ?? {}) });
-    let body: string | undefined;
-    if (spec.body !== undefined) {
-      body = JSON.stringify(spec.body);
-      headers.set('Content-Type', 'application/json');
-    }
-
-    // Own timeout so that it can be told apart from a caller's cancellation.
-    const timeoutController = new AbortController();
-    let timedOut = false;
-    const timer =
-      this.#timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            timeoutController.abort();
-          }, this.#timeoutMs)
-        : undefined;
-    const signal =
-      spec.abortSignal === undefined ? timeoutController.signal : AbortSignal.any([spec.abortSignal, timeoutController.signal]);
-
-    const request = createPipelineRequest({
-      url: spec.url,
-      method: spec.method,
-      headers,
-      requestId: clientRequestId,
-      abortSignal: signal,
-      allowInsecureConnection: this.#allowInsecure,
-      ...(body === undefined ? {} : { body }),
-    });
-
-    let response: PipelineResponse;
-    try {
-      response = await this.pipeline.sendRequest(this.#httpClient, request);
-    } catch (err) {
-      if (!timedOut && spec.abortSignal?.aborted === true) {
-        throw err; // caller cancellation: propagate the AbortError untouched
-      }
-      const restResponse = getRestErrorResponse(err);
-      if (restResponse !== undefined && !timedOut) {
-        throw errorFromHttpResponse({
-          statusCode: restResponse.status,
-          headers: restResponse.headers,
-          ...(restResponse.bodyAsText == null ? {} : { bodyText: restResponse.bodyAsText }),
-          operation: spec.operation,
-          clientRequestId,
-        });
-      }
-      throw errorFromTransportFailure(err, {
-        operation: spec.operation,
-        clientRequestId,
-        timedOut,
-        timeoutMs: this.#timeoutMs,
-      });
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
-
-    const status = response.status;
-    const requestId =
-      response.headers.get('x-ms-request-id') ?? response.headers.get('x-ms-correlation-request-id') ?? undefined;
-    if (status < 200 || status >= 300) {
-      throw errorFromHttpResponse({
-        statusCode: status,
-        headers: response.headers,
-        ...(response.bodyAsText == null ? {} : { bodyText: response.bodyAsText }),
-        operation: spec.operation,
-        clientRequestId,
-      });
-    }
-    if (spec.schema === undefined) {
-      return { status, body: undefined as Out, requestId };
-    }
-    const text = response.bodyAsText ?? '';
-    const fmtOpts = {
-      statusCode: status,
-      operation: spec.operation,
-      clientRequestId,
-      ...(requestId === undefined ? {} : { requestId }),
-    };
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new AzureResponseFormatError(
-        `${spec.operation}: HTTP ${status} response is not JSON (${text.length} bytes, content-type ${response.headers.get('content-type') ?? 'none'})`,
-        '(root)',
-        fmtOpts,
-      );
-    }
-    const parsed = spec.schema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = formatIssuePath(issue?.path ?? []);
-      const more = parsed.error.issues.length > 1 ? ` (+${parsed.error.issues.length - 1} more)` : '';
-      throw new AzureResponseFormatError(
-        `${spec.operation}: response does not match the ${this.apiVersion} schema at ${path}: ${scrubSecrets(issue?.message ?? 'invalid')}${more}`,
-        path,
-        fmtOpts,
-      );
-    }
-    return { status, body: parsed.data as Out, requestId };
+  /** BitLocker keys of the job's drives. The result holds secrets: never log it or return it to a workflow. */
+  async listBitLockerKeys(resourceGroup: string, jobName: string, opts: CallOptions = {}): Promise<DriveBitLockerKey[]> {
+    nonEmpty(resourceGroup, 'resourceGroupName');
+    nonEmpty(jobName, 'jobName');
+    return collect(sdkPages(this.#call('BitLockerKeys_List', opts), GetBitLockerKeysResponseSchema, (o) => this.#sdk.bitLockerKeys.list(jobName, resourceGroup, o).byPage()));
   }
 }
 
-function getRestErrorResponse(err: unknown): PipelineResponse | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const r = (err as { response?: unknown }).response;
-  if (typeof r === 'object' && r !== null && typeof (r as { status?: unknown }).status === 'number') {
-    return r as PipelineResponse;
+function listQuery(opts: ListJobsOptions): { top?: number; filter?: string } {
+  if (opts.top !== undefined && (!Number.isInteger(opts.top) || opts.top < 1 || opts.top > 100)) {
+    throw new AzurePortError('AzureRequestError', 'top must be an integer between 1 and 100', { code: 'InvalidArgument', problems: [{ field: 'top', message: 'an integer between 1 and 100' }] });
   }
-  return undefined;
+  return { ...(opts.top === undefined ? {} : { top: opts.top }), ...(opts.filter === undefined ? {} : { filter: opts.filter }) };
 }
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-/**
- * Bearer header over plain http (emulator only, AZURE_ALLOW_INSECURE_HTTP=true):
- * core-rest-pipeline's bearerTokenAuthenticationPolicy refuses non-https URLs by design.
- */
-function insecureBearerTokenPolicy(credential: TokenCredential, scopes: string[]): PipelinePolicy {
-  let cached: { token: string; expiresOnTimestamp: number } | null = null;
-  return {
-    name: 'insecureBearerTokenPolicy',
-    async sendRequest(request, next) {
-      if (cached === null || cached.expiresOnTimestamp - 60_000 < Date.now()) {
-        cached = await credential.getToken(scopes, { abortSignal: request.abortSignal });
-      }
-      if (cached !== null) request.headers.set('Authorization', `Bearer ${cached.token}`);
-      return next(request);
-    },
-  };
-}
-
-export { AzureError };

@@ -1,4 +1,4 @@
-import type { JobSpecDifference } from './errors';
+import type { JobSpecDifference } from './port';
 import type { DriveBitLockerKey, JobResponse, PutJobParameters } from './schemas';
 
 /** Tag createJob adds from `opts.clientRequestId`; identifies the request that created a job. */
