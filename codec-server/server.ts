@@ -2,12 +2,14 @@
  * Remote codec server for the Temporal Web UI / CLI: `POST …/encode` and `POST …/decode` with Temporal's remote codec
  * JSON (`{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`, proto3 JSON of temporal.api.common.v1.Payloads).
  *
- * Every request except CORS preflight and the login page needs either `Authorization: Bearer <token>` (constant-time
- * compared with the configured token) or a session cookie obtained by entering that token on `/login` (for the Web UI,
- * which only sends Authorization headers to https endpoints, and then with its own OIDC token). Unauthenticated
- * requests get 401 before their body is even read.
+ * Every request except CORS preflight, `/healthz` and the sign-in page needs either `Authorization: Bearer <token>`
+ * (constant-time compared with the configured token) or a session cookie obtained by entering that token on
+ * `/login` (for the Web UI, which sends cookies but never our token). Unauthenticated requests get 401 before their
+ * body is even read. Sign-in is throttled per client address with lockout back-off. Plumbing comes from fastify's
+ * plugins (helmet, formbody, rate-limit, cookie, session; see web/); CORS is a small hook because @fastify/cors is
+ * not among the project's dependencies and the rule is short (exact origins, credentials, no wildcard).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Payload, PayloadCodec } from '@temporalio/common';
@@ -16,6 +18,16 @@ import { z } from 'zod';
 import { DEFAULT_CODEC_CORS_ORIGINS, DEFAULT_CODEC_SERVER_HOST, DEFAULT_CODEC_SERVER_PORT, MIN_CODEC_TOKEN_LENGTH } from '../security/config';
 import { PayloadDecryptionError, UnknownEncryptionKeyError } from '../security/payload-codec';
 import { redactSecrets } from '../security/redact';
+import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
+import { LoginThrottle, describeWait } from '../web/login-throttle';
+import { registerSessions } from '../web/sessions';
+
+declare module 'fastify' {
+  interface Session {
+    /** Set by a successful token sign-in. */
+    codecSignedIn?: boolean;
+  }
+}
 
 export const SESSION_COOKIE = 'aio_codec_session';
 /** Request headers the Web UI / CLI send and preflight asks about. */
@@ -30,12 +42,16 @@ export interface CodecServerOptions {
   host?: string;
   /** Default 8888; 0 picks a free port. */
   port?: number;
-  /** Browser origins allowed to call the server with credentials. Default: the dev-server UI on :8233. */
+  /** Browser origins allowed to call the server with credentials. Default: the dev-server UI, http://127.0.0.1:8233. */
   corsOrigins?: readonly string[];
+  /** How browsers reach this server (TLS proxy); https makes the session cookie Secure. */
+  publicUrl?: string;
   /** Max request body in bytes. Default 16 MiB. */
   bodyLimit?: number;
   /** Lifetime of a /login session. Default 12 h. */
   sessionTtlMs?: number;
+  /** Clock for sign-in throttling (tests). */
+  now?: () => number;
   /** Where request errors are reported (already redacted). Default: none. */
   onError?: (message: string) => void;
 }
@@ -77,15 +93,6 @@ export function tokensEqual(presented: string, expected: string): boolean {
   return timingSafeEqual(sha256(presented), sha256(expected));
 }
 
-function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return (q >= 0 ? url.slice(0, q) : url).replace(/\/+$/, '');
@@ -97,49 +104,45 @@ function operationOf(url: string): 'encode' | 'decode' | undefined {
   return last === 'encode' || last === 'decode' ? last : undefined;
 }
 
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 const LOGIN_PAGE = (message: string): string => `<!doctype html>
-<html><head><meta charset="utf-8"><title>Codec server login</title></head>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<html><head><meta charset="utf-8"><title>Codec server sign-in</title></head>
+<body>
 <h1>azure-import-orchestrator codec server</h1>
-<p>${message}</p>
+<p id="message">${escapeHtml(message)}</p>
 <form method="post" action="login">
 <label>Codec server token <input type="password" name="token" autocomplete="off" size="50" autofocus></label>
 <button type="submit">Sign in</button>
 </form>
-<p>After signing in, enable <em>Include cross-origin credentials</em> in the Web UI's codec server settings.</p>
+<p>Then open the Temporal Web UI in this browser: payloads are decoded for you.</p>
 </body></html>`;
 
+const CSP = { defaultSrc: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"] };
+
 /** Builds the Fastify app (not listening). Exposed for tests and for embedding. */
-export function buildCodecServer(opts: CodecServerOptions): FastifyInstance {
+export async function buildCodecServer(opts: CodecServerOptions): Promise<FastifyInstance> {
   if (typeof opts.token !== 'string' || opts.token.length < MIN_CODEC_TOKEN_LENGTH) {
     throw new Error(`codec server token must be at least ${MIN_CODEC_TOKEN_LENGTH} characters (CODEC_SERVER_TOKEN / CODEC_SERVER_TOKEN_FILE)`);
   }
   const token = opts.token;
   const origins = new Set((opts.corsOrigins ?? DEFAULT_CODEC_CORS_ORIGINS).map((o) => o.replace(/\/$/, '')));
-  const sessionTtlMs = opts.sessionTtlMs ?? 12 * 60 * 60 * 1000;
-  const sessions = new Map<string, number>(); // sha256(session id) hex → expiry
   const onError = opts.onError ?? ((): void => undefined);
+  const throttle = new LoginThrottle({ now: opts.now });
+  const publicOrigin = opts.publicUrl ? new URL(opts.publicUrl).origin : undefined;
 
-  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 });
-
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  const app = Fastify(webServerOptions(opts.bodyLimit ?? 16 * 1024 * 1024));
+  const sendJsonError = (reply: FastifyReply, status: number, error: string): FastifyReply => reply.code(status).type('application/json; charset=utf-8').send({ error });
+  await registerWebBasics(app, {
+    contentSecurityPolicy: CSP,
+    // The Web UI calls /decode from its own origin (a CORS request, allowed below per origin).
+    crossOriginResourcePolicy: 'cross-origin',
+    log: onError,
+    sendError: (_req, reply, status, message) => sendJsonError(reply, status, message),
   });
+  await registerSessions(app, { cookieName: SESSION_COOKIE, ttlMs: opts.sessionTtlMs ?? 12 * 60 * 60 * 1000, secure: secureCookiesFor(opts.publicUrl) });
 
-  const selfOrigin = (req: FastifyRequest): string => `${req.protocol}://${req.headers.host ?? ''}`;
-
-  const sessionValid = (req: FastifyRequest): boolean => {
-    const id = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-    if (!id) return false;
-    const key = sha256(id).toString('hex');
-    const exp = sessions.get(key);
-    if (exp === undefined) return false;
-    if (exp < Date.now()) {
-      sessions.delete(key);
-      return false;
-    }
-    return true;
-  };
+  const selfOrigin = (req: FastifyRequest): string => publicOrigin ?? `http://${req.headers.host ?? ''}`;
 
   const bearerValid = (req: FastifyRequest): boolean => {
     const h = req.headers.authorization;
@@ -148,15 +151,14 @@ export function buildCodecServer(opts: CodecServerOptions): FastifyInstance {
     return m?.[1] !== undefined && tokensEqual(m[1], token);
   };
 
+  // Runs after the session plugin's onRequest hook (registered first), so the session is loaded here.
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const origin = req.headers.origin;
     const p = pathOf(req.url);
     const isLogin = p.endsWith('/login') || p.endsWith('/logout');
     if (origin !== undefined) {
       const allowed = origins.has(origin) || (isLogin && origin === selfOrigin(req));
-      if (!allowed) {
-        return reply.code(403).send({ error: `origin ${origin} is not allowed (CODEC_CORS_ORIGINS)` });
-      }
+      if (!allowed) return sendJsonError(reply, 403, `origin ${origin} is not allowed (CODEC_CORS_ORIGINS)`);
       if (origins.has(origin)) {
         reply.header('Access-Control-Allow-Origin', origin);
         reply.header('Access-Control-Allow-Credentials', 'true');
@@ -173,67 +175,63 @@ export function buildCodecServer(opts: CodecServerOptions): FastifyInstance {
       return reply.code(204).send();
     }
     if (isLogin || p === '/healthz') return;
-    if (bearerValid(req) || sessionValid(req)) return;
+    if (bearerValid(req) || req.session.get('codecSignedIn') === true) return;
     reply.header('WWW-Authenticate', 'Bearer realm="codec-server"');
-    return reply.code(401).send({ error: 'unauthorized: send Authorization: Bearer <codec server token>, or sign in at /login' });
+    return sendJsonError(reply, 401, 'unauthorized: send Authorization: Bearer <codec server token>, or sign in at /login');
   });
 
   app.get('/healthz', async () => ({ ok: true }));
 
   app.get('/login', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LOGIN_PAGE('Enter the codec server token.')));
 
-  app.post('/login', async (req, reply) => {
+  app.post('/login', { config: { rateLimit: { max: 300, timeWindow: 60_000 } } }, async (req, reply) => {
+    const key = req.ip;
+    const locked = throttle.check(key);
+    if (!locked.allowed) {
+      reply.header('retry-after', String(Math.ceil(locked.retryAfterMs / 1000)));
+      return reply.code(429).type('text/html; charset=utf-8').send(LOGIN_PAGE(`Too many failed sign-ins from your address. Try again in ${describeWait(locked.retryAfterMs)}.`));
+    }
     const body = req.body as Record<string, unknown> | null | undefined;
     const presented = typeof body?.token === 'string' ? body.token.trim() : '';
     if (!tokensEqual(presented, token)) {
-      return reply.code(401).type('text/html; charset=utf-8').send(LOGIN_PAGE('Wrong token.'));
+      const after = throttle.recordFailure(key);
+      if (!after.allowed) reply.header('retry-after', String(Math.ceil(after.retryAfterMs / 1000)));
+      return reply.code(401).type('text/html; charset=utf-8').send(LOGIN_PAGE(`Wrong token.${after.allowed ? '' : ` Sign-in is paused for ${describeWait(after.retryAfterMs)}.`}`));
     }
-    const id = randomBytes(32).toString('base64url');
-    const now = Date.now();
-    for (const [k, exp] of sessions) if (exp < now) sessions.delete(k);
-    if (sessions.size >= 1000) sessions.delete(sessions.keys().next().value as string);
-    sessions.set(sha256(id).toString('hex'), now + sessionTtlMs);
-    const secure = req.protocol === 'https' ? '; Secure' : '';
-    reply.header(
-      'Set-Cookie',
-      `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(sessionTtlMs / 1000)}${secure}`,
-    );
+    throttle.recordSuccess(key);
+    await req.session.regenerate();
+    req.session.set('codecSignedIn', true);
     return reply.type('text/html; charset=utf-8').send(LOGIN_PAGE('Signed in. You can close this tab.'));
   });
 
-  app.post('/logout', async (req, reply) => {
-    const id = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-    if (id) sessions.delete(sha256(id).toString('hex'));
-    reply.header('Set-Cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+  app.post('/logout', async (req) => {
+    await req.session.destroy();
     return { ok: true };
   });
 
   app.post('/*', async (req, reply) => {
     const op = operationOf(req.url);
-    if (op === undefined) return reply.code(404).send({ error: 'POST …/encode or …/decode' });
+    if (op === undefined) return sendJsonError(reply, 404, 'POST …/encode or …/decode');
     const parsed = PayloadsJsonSchema.safeParse(req.body);
-    if (!parsed.success) {
-      return reply.code(400).send({ error: 'body must be { "payloads": [{ "metadata": {k: base64}, "data": base64 }] }' });
-    }
+    if (!parsed.success) return sendJsonError(reply, 400, 'body must be { "payloads": [{ "metadata": {k: base64}, "data": base64 }] }');
     try {
       const payloads = parsed.data.payloads.map(payloadFromJson);
       const out = op === 'encode' ? await opts.codec.encode(payloads) : await opts.codec.decode(payloads);
       return { payloads: out.map(payloadToJson) } satisfies PayloadsJson;
     } catch (e) {
-      if (e instanceof UnknownEncryptionKeyError || e instanceof PayloadDecryptionError) {
-        return reply.code(400).send({ error: e.message });
-      }
+      if (e instanceof UnknownEncryptionKeyError || e instanceof PayloadDecryptionError) return sendJsonError(reply, 400, e.message);
       onError(redactSecrets(`codec ${op} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-      return reply.code(500).send({ error: `codec ${op} failed` });
+      return sendJsonError(reply, 500, `codec ${op} failed`);
     }
   });
 
+  app.setNotFoundHandler(async (_req, reply) => sendJsonError(reply, 404, 'not found: POST …/encode or …/decode, GET /login'));
   return app;
 }
 
 /** Starts the codec server (default 127.0.0.1:8888) and resolves once it is listening. */
 export async function startCodecServer(opts: CodecServerOptions): Promise<RunningCodecServer> {
-  const app = buildCodecServer(opts);
+  const app = await buildCodecServer(opts);
   const host = opts.host ?? DEFAULT_CODEC_SERVER_HOST;
   await app.listen({ host, port: opts.port ?? DEFAULT_CODEC_SERVER_PORT });
   const addr = app.server.address() as AddressInfo;

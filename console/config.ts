@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { formatProblems, problemsFromZodError } from '../common/problems';
+import { PublicUrlSchema } from '../security/config';
 import { SCRYPT_HASH_PATTERN } from './passwords';
 
 /** Console configuration: environment and users file, validated with zod; errors name the variable or file to fix. */
@@ -33,9 +35,7 @@ export class ConsoleConfigError extends Error {
   override name = 'ConsoleConfigError';
 }
 
-function issues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
-}
+const issues = (error: z.ZodError): string => formatProblems(problemsFromZodError(error)).join('; ');
 
 export function parseUsers(value: unknown, source = 'users'): ConsoleUser[] {
   const parsed = UsersFileSchema.safeParse(value);
@@ -67,8 +67,8 @@ export const ConsoleEnvSchema = z.object({
   CONSOLE_USERS_FILE: z.string({ error: 'CONSOLE_USERS_FILE is required (a JSON file of users; see console/README.md)' }).min(1, 'CONSOLE_USERS_FILE is required'),
   /** Session lifetime in hours (default 8). */
   CONSOLE_SESSION_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
-  /** Set when the console is served over HTTPS (behind a TLS proxy): cookies get the Secure flag. */
-  CONSOLE_SECURE_COOKIES: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  /** How browsers reach the console, e.g. https://console.example.com behind a TLS proxy; https makes cookies Secure. */
+  CONSOLE_PUBLIC_URL: PublicUrlSchema.optional(),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TASK_QUEUE: z.string().min(1).default('import-jobs'),
@@ -79,7 +79,7 @@ export interface ConsoleConfig {
   host: string;
   usersFile: string;
   sessionTtlMs: number;
-  secureCookies: boolean;
+  publicUrl?: string;
   temporalAddress: string;
   temporalNamespace: string;
   taskQueue: string;
@@ -94,7 +94,7 @@ export function loadConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
     host: e.CONSOLE_HOST,
     usersFile: e.CONSOLE_USERS_FILE,
     sessionTtlMs: e.CONSOLE_SESSION_HOURS * HOURS,
-    secureCookies: e.CONSOLE_SECURE_COOKIES,
+    ...(e.CONSOLE_PUBLIC_URL !== undefined ? { publicUrl: e.CONSOLE_PUBLIC_URL } : {}),
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.TASK_QUEUE,

@@ -5,7 +5,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { ReturnAddressSchema, workflowIdForJob, type JobSpec, type ReturnAddress } from '../common/job-spec';
+import { z } from 'zod';
+import { ReturnAddressSchema, type ReturnAddress } from '../common/address';
+import { jobNameFromWorkflowId, workflowIdForJob } from '../common/ids';
+import type { JobSpec } from '../common/job-spec';
+import { ProblemSchema, type Problem } from '../common/problems';
 import { PrepareProgressSchema, type PrepareProgress } from '../common/prepare-contract';
 import { DriveIdsKey, ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, TrackingNumberKey } from '../common/search-attributes';
 import type { ShipmentInput } from '../common/shipping';
@@ -44,7 +48,7 @@ function rowOf(wf: WorkflowExecutionInfo): JobRow {
   const sa = wf.typedSearchAttributes;
   return {
     workflowId: wf.workflowId,
-    jobName: sa.get(ImportJobNameKey) ?? wf.workflowId.replace(/^import-job-/, ''),
+    jobName: sa.get(ImportJobNameKey) ?? jobNameFromWorkflowId(wf.workflowId) ?? wf.workflowId,
     step: sa.get(ImportJobStepKey),
     azureState: sa.get(ImportJobStateKey),
     trackingNumber: sa.get(TrackingNumberKey),
@@ -125,12 +129,12 @@ export class JobsApi {
       .sort((a, b) => deadlineOf(a) - deadlineOf(b) || a.row.startTime.getTime() - b.row.startTime.getTime());
   }
 
-  async ship(workflowId: string, shipment: ShipmentInput): Promise<{ ok: true; receipt: ShipmentReceipt } | { ok: false; problems: string[] }> {
+  async ship(workflowId: string, shipment: ShipmentInput): Promise<{ ok: true; receipt: ShipmentReceipt } | { ok: false; problems: Problem[] }> {
     try {
       const receipt = await this.client.workflow.getHandle(workflowId).executeUpdate(shipUpdate, { args: [shipment] });
       return { ok: true, receipt };
     } catch (err) {
-      return { ok: false, problems: rejectionMessage(err).split('; ') };
+      return { ok: false, problems: rejectionProblems(err) };
     }
   }
 
@@ -159,7 +163,7 @@ export class JobsApi {
       return { ok: true, workflowId };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return { ok: false, message: `A workflow for job ${spec.jobName} already exists (${workflowId}); job names are unique.` };
+        return { ok: false, message: `A job named ${spec.jobName} already exists; job names are unique.` };
       }
       return { ok: false, message: `Temporal refused to start the job: ${err instanceof Error ? err.message : String(err)}` };
     }
@@ -205,6 +209,21 @@ export class JobsApi {
 function deadlineOf(j: { status: ImportJobStatus }): number {
   const t = j.status.shippingDeadline ? Date.parse(j.status.shippingDeadline) : NaN;
   return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t;
+}
+
+const ProblemsSchema = z.array(ProblemSchema).min(1);
+
+/**
+ * A refused update as problems: the structured `details[0]` of an `InvalidShipment` failure when present (one entry
+ * per field), else the failure's message as one general problem.
+ */
+export function rejectionProblems(err: unknown): Problem[] {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure) {
+    const parsed = ProblemsSchema.safeParse(cause.details?.[0]);
+    if (parsed.success) return parsed.data;
+  }
+  return [{ field: '(shipment)', message: rejectionMessage(err) }];
 }
 
 /** The workflow's own words for a refused update (validator or handler), else a generic message. */

@@ -6,7 +6,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { dataConverterFor, loadSecurityConfig } from '../security';
+import { loadSecurityConfig } from '../security/config';
+import { dataConverterFor } from '../security/payload-codec';
+import { createSecretStore } from '../security/secret-store';
 import { loadUsersFile } from './config';
 import { hashPassword } from './passwords';
 import { startConsole } from './server';
@@ -26,8 +28,16 @@ export async function startLocalConsole(opts: { temporalAddress: string; dataDir
   }
   const users = loadUsersFile(usersFile);
   const connection = await Connection.connect({ address: opts.temporalAddress });
-  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(loadSecurityConfig()) });
-  const running = await startConsole({ client, taskQueue: opts.taskQueue ?? process.env.TASK_QUEUE ?? 'import-jobs', users, port: opts.port });
+  const security = loadSecurityConfig();
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(security) });
+  const running = await startConsole({
+    client,
+    taskQueue: opts.taskQueue ?? process.env.TASK_QUEUE ?? 'import-jobs',
+    users,
+    port: opts.port,
+    ...(process.env.CONSOLE_PUBLIC_URL ? { publicUrl: process.env.CONSOLE_PUBLIC_URL } : {}),
+    secrets: { store: createSecretStore(security), kind: security.secretStore.kind },
+  });
   return {
     url: running.url,
     async close() {

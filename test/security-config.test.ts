@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureLocalKeyFile, loadSecurityConfig, SecurityConfigError } from '../security/config';
+import { ensureLocalKeyFile, ensureLocalSecurityFiles, loadSecurityConfig, SecurityConfigError } from '../security/config';
 
 const b64 = (): string => randomBytes(32).toString('base64');
 const k1 = b64();
@@ -19,7 +19,7 @@ before(() => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const quiet = { onWarning: (): void => undefined };
+const quiet = {};
 
 function writeKeyFile(name: string, content: unknown, mode = 0o600): string {
   const f = path.join(tmp, name);
@@ -38,7 +38,8 @@ void describe('loadSecurityConfig', () => {
     assert.equal(c.codecServer.host, '127.0.0.1');
     assert.equal(c.codecServer.port, 8888);
     assert.equal(c.codecServer.token, undefined);
-    assert.deepEqual(c.codecServer.corsOrigins, ['http://localhost:8233', 'http://127.0.0.1:8233']);
+    assert.deepEqual(c.codecServer.corsOrigins, ['http://127.0.0.1:8233'], 'one host name everywhere');
+    assert.equal(c.codecServer.publicUrl, undefined);
   });
 
   void it('parses PAYLOAD_KEYS as JSON', () => {
@@ -77,9 +78,11 @@ void describe('loadSecurityConfig', () => {
       [{ PAYLOAD_KEYS: `k1:${k1}`, CODEC_CORS_ORIGINS: 'http://a.example/path' }, /CODEC_CORS_ORIGINS/],
       [{ PAYLOAD_KEYS: `k1:${k1}`, CODEC_CORS_ORIGINS: '*' }, /CODEC_CORS_ORIGINS/],
       [{ SECRET_STORE: 'keyvault', KEY_VAULT_URL: 'https://v.vault.azure.net' }, /PAYLOAD_KEYS .*PAYLOAD_KEY_FILE/],
+      [{}, /PAYLOAD_KEYS .*PAYLOAD_KEY_FILE.*npm start/],
+      [{ PAYLOAD_KEYS: `k1:${k1}`, CODEC_SERVER_PUBLIC_URL: 'ftp://codec.example.com' }, /CODEC_SERVER_PUBLIC_URL/],
     ];
     for (const [env, re] of cases) {
-      assert.throws(() => loadSecurityConfig(env, { baseDir: tmp, generateLocalKeyFile: false, ...quiet }), (e: unknown) => {
+      assert.throws(() => loadSecurityConfig(env, { baseDir: tmp }), (e: unknown) => {
         assert.ok(e instanceof SecurityConfigError, `${JSON.stringify(env)}: ${String(e)}`);
         assert.match(e.message, re, JSON.stringify(env));
         assert.ok(!e.message.includes(k1) && !e.message.includes(k2), 'key material in error');
@@ -114,17 +117,28 @@ void describe('loadSecurityConfig', () => {
     assert.throws(() => loadSecurityConfig({ PAYLOAD_KEYS: `k1:${k1}`, CODEC_SERVER_TOKEN_FILE: f }, quiet), /CODEC_SERVER_TOKEN_FILE/);
   });
 
-  void it('generates data/keys/payload-keys.json on first local use and reuses it', { skip: !posix }, () => {
+  void it('loading writes nothing; the explicit ensure step creates the local files once and loading then finds them', { skip: !posix }, () => {
     const base = path.join(tmp, 'proj');
-    const warnings: string[] = [];
-    const c1 = loadSecurityConfig({}, { baseDir: base, onWarning: (m) => warnings.push(m) });
+    fs.mkdirSync(base);
+    assert.throws(() => loadSecurityConfig({}, { baseDir: base }), /npm start/);
+    assert.deepEqual(fs.readdirSync(base), [], 'a failed load created nothing');
+    const first = ensureLocalSecurityFiles(path.join(base, 'data'));
+    assert.equal(first.keyFile.created, true);
+    assert.equal(first.tokenFile.created, true);
     const file = path.join(base, 'data/keys/payload-keys.json');
+    assert.equal(first.keyFile.path, file);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    assert.equal(warnings.length, 1);
-    const c2 = loadSecurityConfig({}, { baseDir: base, onWarning: (m) => warnings.push(m) });
-    assert.equal(warnings.length, 1, 'second load reuses the file');
+    assert.equal(fs.statSync(first.tokenFile.path).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+    const again = ensureLocalSecurityFiles(path.join(base, 'data'));
+    assert.equal(again.keyFile.created, false, 'second ensure reuses the file');
+    assert.equal(again.tokenFile.created, false);
+    const c1 = loadSecurityConfig({}, { baseDir: base });
+    const c2 = loadSecurityConfig({}, { baseDir: base });
     assert.deepEqual(c1.payloadKeys, c2.payloadKeys);
     assert.equal(c1.payloadKeys.currentKeyId, 'k1');
+    assert.equal(loadSecurityConfig({ CODEC_SERVER_TOKEN_FILE: first.tokenFile.path }, { baseDir: base }).codecServer.token?.length, 43);
+    assert.equal(loadSecurityConfig({ PAYLOAD_KEYS: `k1:${k1}`, CODEC_SERVER_PUBLIC_URL: 'https://codec.example.com/' }).codecServer.publicUrl, 'https://codec.example.com');
   });
 });
 
