@@ -5,7 +5,7 @@
  * included, is one JSON document on stdout: errors are `{ "error": { "code", "message", "problems": [...] } }`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { Connection, Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { runPrepareCommand } from '../activities/prepare/cli';
 import { workflowIdForJob } from '../common/ids';
@@ -16,7 +16,8 @@ import { createSecretStore } from '../security/secret-store';
 import { azureProblems, shippingLocations } from './azure-checks';
 import { formatJobList, formatProblemList, formatSites, formatStatus } from './format';
 import { EXIT, ImportJobError, InvalidInputError, JobEndedError, TemporalUnavailableError } from './job-errors';
-import { ImportJobService, WORKFLOW_STEPS, type JobStatusView } from './job-service';
+import { parseJobListFilter, WORKFLOW_STEPS } from './job-filter';
+import { ImportJobService, type JobStatusView } from './job-service';
 import { loadJobSpecFile } from './spec-file';
 import { stationProblems } from './station-checks';
 
@@ -185,14 +186,15 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .option('--limit <n>', 'at most this many', '100')
     .addOption(jsonOption())
     .action(async (opts: { state?: string; step?: string; tracking?: string; drive?: string; limit: string }) => {
-      const service = await jobs();
-      const rows = await service.list({
+      const filter = {
         ...(opts.state !== undefined ? { state: opts.state } : {}),
         ...(opts.step !== undefined ? { step: opts.step } : {}),
         ...(opts.tracking !== undefined ? { trackingNumber: opts.tracking } : {}),
         ...(opts.drive !== undefined ? { driveId: opts.drive } : {}),
         limit: Number(opts.limit),
-      });
+      };
+      parseJobListFilter(filter);
+      const rows = await (await jobs()).list(filter);
       out(rows, () => formatJobList(rows));
     });
 

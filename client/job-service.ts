@@ -30,7 +30,6 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { z } from 'zod';
-import { KNOWN_JOB_STATES } from '../activities/azure/schemas';
 import { ReturnAddressSchema, type ReturnAddress } from '../common/address';
 import { jobNameFromWorkflowId, JobNameSchema, storageAccountName, workflowIdForJob } from '../common/ids';
 import type { JobSpec } from '../common/job-spec';
@@ -51,53 +50,13 @@ import {
   type ImportJobInput,
   type ImportJobStatus,
   type ShipmentReceipt,
-  type WorkflowStep,
 } from '../workflows/import-job-messages';
 import { InvalidInputError, JobAlreadyRunningError, JobEndedError, JobNotFoundError, RequestRefusedError, RerunRefusedError, ShipmentRejectedError } from './job-errors';
+import { parseJobListFilter, type JobListFilterInput } from './job-filter';
 import { secretBindingProblems } from './spec-secrets';
 
-/** What each workflow step means; a Record, so the compiler insists on every step (the list `--step` accepts). */
-export const WORKFLOW_STEP_MEANINGS: Record<WorkflowStep, string> = {
-  preparing: 'copying data onto the drives',
-  locating: 'finding the shipping site',
-  'waiting-for-open-site': 'every candidate site is closed; asking again later',
-  creating: 'creating the Azure job',
-  'awaiting-shipping': 'waiting for the clerk to ship the drives',
-  expired: 'Azure deleted the job before the drives shipped',
-  updating: 'telling Azure about the shipment',
-  tracking: 'following the Azure job',
-  completed: 'done',
-  closed: 'Azure closed the job',
-  cancelled: 'cancelled',
-  failed: 'failed',
-};
-export const WORKFLOW_STEPS = Object.keys(WORKFLOW_STEP_MEANINGS) as WorkflowStep[];
-
+/** How long a status query may take before the job counts as not answering (no worker polling). */
 const QUERY_TIMEOUT_MS = 5_000;
-/** Visibility terms: job names, tracking numbers, drive serials. Anything else is refused (no query injection). */
-const SEARCH_TERM = /^[A-Za-z0-9._ -]{1,80}$/;
-
-const oneOf = (what: string, values: readonly string[]) =>
-  z.string().transform((v, ctx) => {
-    const match = values.find((s) => s.toLowerCase() === v.trim().toLowerCase());
-    if (match === undefined) ctx.addIssue({ code: 'custom', message: `unknown ${what} "${v}"; valid values: ${values.join(', ')}` });
-    return match ?? v;
-  });
-const term = (what: string) => z.string().regex(SEARCH_TERM, `${what} uses letters, digits, ".", "_", "-" and spaces (up to 80)`);
-
-export const JobListFilterSchema = z
-  .object({
-    state: oneOf('Azure state', KNOWN_JOB_STATES).optional(),
-    step: oneOf('step', WORKFLOW_STEPS).optional(),
-    trackingNumber: term('tracking number').transform((s) => s.replace(/\s+/g, '').toUpperCase()).optional(),
-    driveId: term('drive serial').optional(),
-    /** One term matched against job name, tracking number and drive serials (the console's search box). */
-    search: term('search').optional(),
-    runningOnly: z.boolean().default(false),
-    limit: z.number().int().min(1).max(1000).default(100),
-  })
-  .strict();
-export type JobListFilterInput = z.input<typeof JobListFilterSchema>;
 
 /** Marker in a run's memo: it re-runs a job whose earlier run had ended. */
 const RunMemoSchema = z.object({ rerunOf: z.string().optional() });
@@ -217,11 +176,7 @@ export class ImportJobService {
   }
 
   async list(filter: JobListFilterInput = {}): Promise<JobRow[]> {
-    const parsed = JobListFilterSchema.safeParse(filter);
-    if (!parsed.success) {
-      throw new InvalidInputError(parsed.error.issues.map((i) => i.message).join('; '), parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
-    }
-    const f = parsed.data;
+    const f = parseJobListFilter(filter);
     const clauses = [`WorkflowType = ${quote(IMPORT_JOB_WORKFLOW_TYPE)}`, `TaskQueue = ${quote(this.taskQueue)}`];
     if (f.runningOnly) clauses.push(`ExecutionStatus = 'Running'`);
     if (f.state) clauses.push(`${ImportJobStateKey.name} = ${quote(f.state)}`);

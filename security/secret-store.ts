@@ -2,8 +2,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
-import { SecretClient } from '@azure/keyvault-secrets';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import { z } from 'zod';
 import { SecretRefSchema, type SecretBinding, type SecretRef, type SecretStore } from '../common/secret-ref';
 import { aesGcmDecrypt, aesGcmEncrypt, deriveKey, findKey, keyIds, type PayloadKeyRing } from './keys';
@@ -294,19 +293,30 @@ const JOB_TAG = 'import-job';
 
 /** Secrets in Azure Key Vault: put = setSecret unless the same value already exists; get = getSecret (latest version). */
 export class KeyVaultSecretStore implements SecretStore {
-  private readonly client: KeyVaultSecretsClient;
+  private client: KeyVaultSecretsClient | undefined;
+  private readonly credential: TokenCredential | undefined;
   private readonly onConflict: 'error' | 'new-version';
   readonly vaultUrl: string;
 
   constructor(opts: KeyVaultSecretStoreOptions) {
     this.vaultUrl = opts.vaultUrl;
-    this.client = opts.client ?? new SecretClient(opts.vaultUrl, opts.credential ?? new DefaultAzureCredential());
+    this.client = opts.client;
+    this.credential = opts.credential;
     this.onConflict = opts.onConflict ?? 'error';
+  }
+
+  /** The Azure SDK loads on first use: it is large, and most processes using the local store never need it. */
+  private async sdk(): Promise<KeyVaultSecretsClient> {
+    if (!this.client) {
+      const [{ SecretClient: Client }, { DefaultAzureCredential }] = await Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]);
+      this.client = new Client(this.vaultUrl, this.credential ?? new DefaultAzureCredential());
+    }
+    return this.client;
   }
 
   private async current(name: string): Promise<{ value: string; owner?: string } | undefined> {
     try {
-      const s = await this.client.getSecret(name);
+      const s = await (await this.sdk()).getSecret(name);
       if (s.value === undefined) return undefined;
       const owner = s.properties.tags?.[JOB_TAG];
       return owner === undefined ? { value: s.value } : { value: s.value, owner };
@@ -327,7 +337,7 @@ export class KeyVaultSecretStore implements SecretStore {
       if (this.onConflict === 'error') throw conflict(name, 'keyvault');
     }
     try {
-      await this.client.setSecret(name, value, { contentType: 'text/plain', ...(binding ? { tags: { [JOB_TAG]: binding.jobName } } : {}) });
+      await (await this.sdk()).setSecret(name, value, { contentType: 'text/plain', ...(binding ? { tags: { [JOB_TAG]: binding.jobName } } : {}) });
     } catch (e) {
       const hint = statusOf(e) === 409 ? ' (a deleted secret with this name may be awaiting purge)' : '';
       throw new Error(`Key Vault setSecret("${name}") at ${this.vaultUrl} failed: ${azureErrorSummary(e)}${hint}`);
