@@ -114,7 +114,7 @@ export type SiteAddress = z.infer<typeof SiteAddressSchema>;
  * A datacenter the drives can go to. Import/Export: a location, open or closed, with alternates. Data Box: the
  * datacenter Azure names for the region and sku; `isOpen` is false while the sku is unavailable there. Azure may
  * give only an instruction instead of an address (Data Box `DatacenterAddressInstruction`): then `instruction` is
- * set and `address` is absent, never an empty address.
+ * set and `address` is absent, never an empty address. A closed Data Box site may have neither.
  */
 export const ShippingSiteSchema = z
   .object({
@@ -135,8 +135,9 @@ export const ShippingSiteSchema = z
     /** Data Box: the datacenter's own Azure location, which may differ from the storage account's region. */
     dataCenterAzureLocation: z.string().optional(),
   })
-  .refine((s) => (s.address === undefined) !== (s.instruction === undefined), {
-    message: 'a shipping site has either an address or an instruction',
+  // A closed site (no sku availability) may come without either; an open one always says where to ship.
+  .refine((s) => (s.address !== undefined && s.instruction !== undefined ? false : !s.isOpen || s.address !== undefined || s.instruction !== undefined), {
+    message: 'an open shipping site has either an address or an instruction',
     path: ['address'],
   });
 export type ShippingSite = z.infer<typeof ShippingSiteSchema>;

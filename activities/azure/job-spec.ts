@@ -9,17 +9,17 @@ export function normalizeLocation(loc: string | undefined): string {
   return (loc ?? '').replace(/\s+/g, '').toLowerCase();
 }
 
-const ci = (s: string | undefined): string => (s ?? '').trim().toLowerCase();
-const exact = (s: string | undefined): string => (s ?? '').trim();
+export const ci = (s: string | undefined): string => (s ?? '').trim().toLowerCase();
+export const exact = (s: string | undefined): string => (s ?? '').trim();
 /** Manifest paths on an NTFS drive: case-insensitive, `/` ≡ `\`, leading `\` optional. */
-const manifestPath = (s: string | undefined): string =>
+export const manifestPath = (s: string | undefined): string =>
   (s ?? '').trim().replace(/\//g, '\\').replace(/^\\+/, '').toLowerCase();
 
-function show(v: string | undefined): string {
+export function show(v: string | undefined): string {
   return v === undefined || v === '' ? '(none)' : JSON.stringify(v);
 }
 
-function compareObjects<T extends object>(
+export function compareObjects<T extends object>(
   prefix: string,
   requested: T | undefined,
   existing: T | undefined,
