@@ -7,11 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { z } from 'zod';
-import { ImportExportClient } from '../activities/azure/client';
 import { loadAzureConfig } from '../activities/azure/config';
-import { toSiteInfo } from '../activities/import-job-activities';
-import type { SiteInfo } from '../common/import-job-contract';
-import type { JobSpec } from '../common/job-spec';
+import { createAzurePorts } from '../activities/azure';
+import { AzurePortError, classify } from '../activities/azure/port';
+import { createImportExportPort, toShippingSite } from '../activities/azure/importexport';
+import type { ShippingSite } from '../common/azure-job';
+import { azureApiOf, type AzureApi, type JobSpec } from '../common/job-spec';
 import type { Problem } from '../common/problems';
 import { matchSupportedCarrier } from '../common/shipping';
 import { ImportJobError, EXIT } from './job-errors';
@@ -24,9 +25,10 @@ export class UnknownLocationError extends ImportJobError {
 }
 
 export interface ShippingLocations {
-  list(): Promise<SiteInfo[]>;
-  /** Throws UnknownLocationError when Azure does not know the region. */
-  get(region: string): Promise<SiteInfo>;
+  /** Import/Export's shipping locations (the Data Box API has no such list). */
+  list(): Promise<ShippingSite[]>;
+  /** The site for a job's region on its API; throws UnknownLocationError when Azure does not know the region. */
+  get(request: { region: string; api?: AzureApi; resourceGroup?: string }): Promise<ShippingSite>;
 }
 
 const LocalAzureFileSchema = z.record(z.string(), z.string());
@@ -48,18 +50,23 @@ const isNotFound = (err: unknown): boolean => typeof err === 'object' && err !==
 
 /** The shipping locations Azure offers, or the reason they cannot be asked for (no Azure configuration). */
 export function shippingLocations(env: Record<string, string | undefined>): ShippingLocations | { unavailable: string } {
-  let azure: ImportExportClient;
+  let ports: ReturnType<typeof createAzurePorts>;
+  let importExport: ReturnType<typeof createImportExportPort>;
+  let subscriptionId: string;
   try {
-    azure = new ImportExportClient(loadAzureConfig(localAzureEnv(env)));
+    const config = loadAzureConfig(localAzureEnv(env));
+    ports = createAzurePorts(config);
+    importExport = createImportExportPort(config);
+    subscriptionId = config.subscriptionId;
   } catch (err) {
     return { unavailable: (err as Error).message };
   }
-  const list = async (): Promise<SiteInfo[]> => (await azure.listLocations()).map(toSiteInfo);
+  const list = async (): Promise<ShippingSite[]> => (await importExport.clientFor(subscriptionId).listLocations()).map(toShippingSite);
   return {
     list,
-    get: async (region) => {
+    get: async ({ region, api = 'importexport', resourceGroup }) => {
       try {
-        return toSiteInfo(await azure.getLocation(region));
+        return await ports[api].findShippingSite({ api, subscriptionId, locationName: region, ...(resourceGroup ? { resourceGroup } : {}) });
       } catch (err) {
         if (!isNotFound(err)) throw err;
         const known = await list().then(
@@ -72,17 +79,24 @@ export function shippingLocations(env: Record<string, string | undefined>): Ship
   };
 }
 
-/** Problems Azure would report minutes later: an unknown region, a return carrier the site does not take. */
-export async function azureProblems(spec: Pick<JobSpec, 'region' | 'returnShipping'>, locations: ShippingLocations): Promise<Problem[]> {
-  let site: SiteInfo;
+/**
+ * Problems Azure would report minutes later: an unknown region, a return carrier the site does not take. When Azure
+ * cannot be asked (network, throttling), `unchecked` says why instead.
+ */
+export async function azureProblems(
+  spec: Pick<JobSpec, 'region' | 'returnShipping' | 'azure' | 'resourceGroup'>,
+  locations: ShippingLocations,
+): Promise<{ problems: Problem[]; unchecked?: string }> {
+  let site: ShippingSite;
   try {
-    site = await locations.get(spec.region);
+    site = await locations.get({ region: spec.region, api: azureApiOf(spec), resourceGroup: spec.resourceGroup });
   } catch (err) {
-    if (err instanceof UnknownLocationError) return [{ field: 'region', message: err.message }];
-    throw err;
+    if (err instanceof UnknownLocationError) return { problems: [{ field: 'region', message: err.message }] };
+    if (err instanceof AzurePortError && !classify(err).retryable) return { problems: [{ field: 'region', message: `Azure refused region "${spec.region}": ${err.message}` }] };
+    return { problems: [], unchecked: `Azure did not answer: ${err instanceof Error ? err.message : String(err)}` };
   }
   if (site.supportedCarriers.length > 0 && !matchSupportedCarrier(spec.returnShipping.carrierName, site.supportedCarriers)) {
-    return [{ field: 'returnShipping.carrierName', message: `${spec.returnShipping.carrierName} is not a carrier the ${site.displayName} site works with (accepted: ${site.supportedCarriers.join(', ')})` }];
+    return { problems: [{ field: 'returnShipping.carrierName', message: `${spec.returnShipping.carrierName} is not a carrier the ${site.displayName} site works with (accepted: ${site.supportedCarriers.join(', ')})` }] };
   }
-  return [];
+  return { problems: [] };
 }

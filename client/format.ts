@@ -1,6 +1,6 @@
 /** Human-readable output of importctl (the --json forms print the objects instead). */
 import { formatAddress } from '../common/address';
-import type { SiteInfo } from '../common/import-job-contract';
+import type { ShippingSite } from '../common/azure-job';
 import type { PrepareProgress } from '../common/prepare-contract';
 import { formatProblems, type Problem } from '../common/problems';
 import type { JobRow, JobStatusView, RunSummary } from './job-service';
@@ -74,11 +74,12 @@ export function formatJobList(rows: readonly JobRow[]): string {
   return [header, ...table].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function formatSites(sites: readonly SiteInfo[]): string {
+export function formatSites(sites: readonly ShippingSite[]): string {
   return sites
     .map((s) => {
-      const state = s.isOpen ? 'open' : `CLOSED → ship to ${s.alternateLocationNames.join(' or ') || '(no alternate)'}`;
-      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ')}\n    ${indent(formatAddress(s.address), '    ')}`;
+      const state = s.isOpen ? 'open' : `CLOSED${s.closedReason ? ` (${s.closedReason})` : ''} → ship to ${s.alternateLocationNames.join(' or ') || '(no alternate)'}`;
+      const where = s.address ? formatAddress(s.address) : (s.instruction ?? '');
+      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ') || '-'}\n    ${indent(where, '    ')}`;
     })
     .join('\n');
 }

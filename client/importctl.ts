@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { runPrepareCommand } from '../activities/prepare/cli';
 import { workflowIdForJob } from '../common/ids';
+import type { AzureApi } from '../common/job-spec';
 import type { Problem } from '../common/problems';
 import { loadSecurityConfig } from '../security/config';
 import { dataConverterFor } from '../security/payload-codec';
@@ -103,8 +104,10 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
       const locations = shippingLocations(io.env);
       if ('unavailable' in locations) skipped.push(`Azure region and carrier (${locations.unavailable})`);
       else {
-        problems.push(...(await azureProblems(spec, locations)));
-        checked.push('Azure region and return carrier');
+        const azure = await azureProblems(spec, locations);
+        problems.push(...azure.problems);
+        if (azure.unchecked) skipped.push(`Azure region and carrier (${azure.unchecked})`);
+        else checked.push('Azure region and return carrier');
       }
       if (problems.length > 0) throw specProblems(problems);
       const workflowId = workflowIdForJob(spec.jobName);
@@ -222,11 +225,12 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
   program
     .command('locations [region]')
     .description('Azure shipping locations (all, or one region with its open/closed state and alternates)')
+    .addOption(new Option('--api <api>', 'which Azure API answers for one region').choices(['importexport', 'databox']).default('importexport'))
     .addOption(jsonOption())
-    .action(async (region: string | undefined) => {
+    .action(async (region: string | undefined, opts: { api: AzureApi }) => {
       const locations = shippingLocations(io.env);
       if ('unavailable' in locations) throw new InvalidInputError(`Azure is not configured: ${locations.unavailable}`);
-      const sites = region ? [await locations.get(region)] : await locations.list();
+      const sites = region ? [await locations.get({ region, api: opts.api })] : await locations.list();
       out(sites, () => formatSites(sites));
     });
 

@@ -50,13 +50,13 @@ function sameValue(a: string, b: string): boolean {
 }
 
 /**
- * Whether a secret recorded as belonging to `owner` may be handed out for `binding`. Secrets written before
- * bindings existed have no owner; they were always named `bitlocker-<jobName>-…`, so the name decides for them.
+ * Whether a secret recorded as belonging to `owner` may be handed out for `binding`. Secrets written without a
+ * binding (before bindings existed, or by tools that prepare drives before any job exists) belong to no job and
+ * are handed out to whoever holds the reference; every secret a job spec brings in is written bound.
  */
 function checkBinding(name: string, owner: string | undefined, binding: SecretBinding | undefined): void {
-  if (binding === undefined) return;
-  const ok = owner !== undefined ? owner === binding.jobName : name.startsWith(`bitlocker-${binding.jobName}-`);
-  if (!ok) throw new SecretBindingError(`secret "${name}" belongs to another job, not to ${binding.jobName}`);
+  if (binding === undefined || owner === undefined || owner === binding.jobName) return;
+  throw new SecretBindingError(`secret "${name}" belongs to another job, not to ${binding.jobName}`);
 }
 
 /** A put for a job may reuse an existing secret only when it is unbound or already that job's. */
