@@ -20,7 +20,7 @@ import { PayloadDecryptionError, UnknownEncryptionKeyError } from '../security/p
 import { redactSecrets } from '../security/redact';
 import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
 import { LoginThrottle, describeWait } from '../web/login-throttle';
-import { registerSessions } from '../web/sessions';
+import { registerSessions, sessionOf } from '../web/sessions';
 
 declare module 'fastify' {
   interface Session {
@@ -131,7 +131,7 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
   const throttle = new LoginThrottle({ now: opts.now });
   const publicOrigin = opts.publicUrl ? new URL(opts.publicUrl).origin : undefined;
 
-  const app = Fastify(webServerOptions(opts.bodyLimit ?? 16 * 1024 * 1024));
+  const app = Fastify(webServerOptions(opts.bodyLimit ?? 16 * 1024 * 1024, opts.publicUrl));
   const sendJsonError = (reply: FastifyReply, status: number, error: string): FastifyReply => reply.code(status).type('application/json; charset=utf-8').send({ error });
   await registerWebBasics(app, {
     contentSecurityPolicy: CSP,
@@ -165,7 +165,8 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
         reply.header('Vary', 'Origin');
       }
     }
-    if (req.method === 'OPTIONS') {
+    // A CORS preflight: from an allowed origin, for the codec endpoints; any other OPTIONS is refused below.
+    if (req.method === 'OPTIONS' && origin !== undefined && typeof req.headers['access-control-request-method'] === 'string' && operationOf(req.url) !== undefined) {
       reply.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
       reply.header('Access-Control-Allow-Headers', ALLOWED_HEADERS.join(', '));
       reply.header('Access-Control-Max-Age', '600');
@@ -174,8 +175,9 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
       }
       return reply.code(204).send();
     }
+    if (req.method === 'OPTIONS') return sendJsonError(reply, 404, 'OPTIONS is only answered as a CORS preflight for …/encode and …/decode');
     if (isLogin || p === '/healthz') return;
-    if (bearerValid(req) || req.session.get('codecSignedIn') === true) return;
+    if (bearerValid(req) || sessionOf(req)?.get('codecSignedIn') === true) return;
     reply.header('WWW-Authenticate', 'Bearer realm="codec-server"');
     return sendJsonError(reply, 401, 'unauthorized: send Authorization: Bearer <codec server token>, or sign in at /login');
   });
@@ -205,7 +207,7 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
   });
 
   app.post('/logout', async (req) => {
-    await req.session.destroy();
+    await sessionOf(req)?.destroy();
     return { ok: true };
   });
 

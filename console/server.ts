@@ -17,7 +17,7 @@ import type { SecretTarget } from '../client/spec-file';
 import { jobNameFromWorkflowId } from '../common/ids';
 import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
 import { LoginThrottle, describeWait } from '../web/login-throttle';
-import { registerSessions } from '../web/sessions';
+import { registerSessions, sessionOf } from '../web/sessions';
 import { parseUsers, type ConsoleUser, type Role } from './config';
 import { JobsApi, WORKFLOW_ID_PATTERN, mapLimited, searchQuery } from './jobs';
 import { dummyPasswordHash, verifyPassword } from './passwords';
@@ -113,7 +113,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   const throttle = new LoginThrottle({ now });
   const viewers = new WeakMap<FastifyRequest, Viewer>();
 
-  const app: FastifyInstance = Fastify(webServerOptions(8 * 1024 * 1024));
+  const app: FastifyInstance = Fastify(webServerOptions(8 * 1024 * 1024, opts.publicUrl));
 
   const sendPage = (reply: FastifyReply, status: number, page: string): FastifyReply =>
     reply.code(status).type('text/html; charset=utf-8').send(page);
@@ -156,10 +156,11 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
 
   /** The signed-in user of a request, 'expired' for a session past its end (which is then destroyed), else undefined. */
   const signedIn = async (req: FastifyRequest): Promise<{ username: string; displayName: string; role: Role } | 'expired' | undefined> => {
-    const user = req.session.get('user');
-    if (!user) return undefined;
-    if (now() >= (req.session.get('expiresAt') ?? 0)) {
-      await req.session.destroy();
+    const session = sessionOf(req);
+    const user = session?.get('user');
+    if (!session || !user) return undefined;
+    if (now() >= (session.get('expiresAt') ?? 0)) {
+      await session.destroy();
       return 'expired';
     }
     return user;

@@ -11,16 +11,23 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { redactSecrets } from '../security/redact';
 
-/** Fastify options both servers use: no logger of fastify's own, bounded bodies and slow clients. */
-export function webServerOptions(bodyLimit: number): FastifyServerOptions {
+/** A TLS proxy in front of a server runs on the same host; only it may say the browser used https (X-Forwarded-*). */
+const LOOPBACK_PROXIES = ['127.0.0.1', '::1'];
+
+/**
+ * Fastify options both servers use: no logger of fastify's own, bounded bodies and slow clients. `publicUrl` https
+ * means a TLS proxy terminates in front: then X-Forwarded-Proto/-For from a loopback proxy are believed (so Secure
+ * cookies are sent and sign-in throttling sees the browser's address), and from nobody else.
+ */
+export function webServerOptions(bodyLimit: number, publicUrl?: string): FastifyServerOptions {
   return {
     logger: false,
     bodyLimit,
-    trustProxy: false,
+    trustProxy: secureCookiesFor(publicUrl) ? LOOPBACK_PROXIES : false,
     // Slow-loris bounds: a request must arrive within 30 s; idle keep-alive sockets close after 10 s.
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
   };
 }
@@ -50,10 +57,15 @@ export interface WebBasicsOptions {
   crossOriginResourcePolicy?: 'same-origin' | 'same-site' | 'cross-origin';
 }
 
-function statusOf(err: unknown, reply: FastifyReply): number {
+/**
+ * An error's status: its own, else 400 when it happened before any handler ran (while fastify and its plugins were
+ * still reading the request: body parsers such as busboy throw plain Errors for malformed bodies), else 500.
+ */
+function statusOf(err: unknown, reply: FastifyReply, beforeHandlers: boolean): number {
   const s = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof s === 'number' && s >= 400 && s <= 599) return s;
-  return reply.statusCode >= 400 ? reply.statusCode : 500;
+  if (reply.statusCode >= 400) return reply.statusCode;
+  return beforeHandlers ? 400 : 500;
 }
 
 /** Client errors keep fastify's/plugins' own words (they name the problem, never the body); others are generic. */
@@ -76,11 +88,20 @@ export async function registerWebBasics(app: FastifyInstance, opts: WebBasicsOpt
   });
   await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
   await app.register(fastifyRateLimit, { global: true, max: opts.requestsPerMinute ?? 1200, timeWindow: 60_000 });
-  app.addHook('onRequest', async (_req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     reply.header('cache-control', 'no-store');
+    // Node's parser also takes HTTP/0.9 and 2.x request lines; this server speaks HTTP/1.x only.
+    if (req.raw.httpVersionMajor !== 1) return reply.code(505).type('text/plain; charset=utf-8').send('HTTP Version Not Supported');
+    // Origin-form targets only: `*` and absolute-form (`http://host/…`) are for proxies, and the router would map them onto pages.
+    if (!(req.raw.url ?? '').startsWith('/')) return reply.code(400).type('text/plain; charset=utf-8').send('Bad Request: the request target must be a path');
+  });
+  const pastReading = new WeakSet<FastifyRequest>();
+  // The first preHandler hook of every route: from here on, the request has been read and parsed.
+  app.addHook('preHandler', async (req) => {
+    pastReading.add(req);
   });
   app.setErrorHandler(async (err: FastifyError, req, reply) => {
-    const status = statusOf(err, reply);
+    const status = statusOf(err, reply, !pastReading.has(req));
     if (status >= 500) {
       opts.log(`${req.method} ${req.url.slice(0, 200)}: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     }

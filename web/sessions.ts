@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { FastifyInstance, Session } from 'fastify';
+import type { FastifyInstance, FastifyRequest, Session } from 'fastify';
 
 type Callback = (err?: unknown) => void;
 
@@ -100,4 +100,13 @@ export async function registerSessions(app: FastifyInstance, opts: SessionOption
   });
   app.addHook('onClose', async () => store.close());
   return store;
+}
+
+/**
+ * The request's session, or undefined when @fastify/session did not load one: it leaves a bare `{}` for requests
+ * whose target does not start with the cookie path (`*`, absolute-form targets such as `http://host/`).
+ */
+export function sessionOf(req: FastifyRequest): FastifyRequest['session'] | undefined {
+  const s = req.session as Partial<FastifyRequest['session']> | null | undefined;
+  return s && typeof s.get === 'function' ? (s as FastifyRequest['session']) : undefined;
 }
