@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { z } from 'zod';
+import type { NotificationPolicy } from '../activities/notifier';
 
 /** Worker configuration from the environment; every error names the variable. */
 export const WorkerConfigSchema = z.object({
@@ -20,6 +22,18 @@ export const WorkerConfigSchema = z.object({
   MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
   /** Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake. */
   MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(500),
+  /** The one directory `kind: file` notifications are written in (a job names a file inside it). */
+  NOTIFICATION_DIR: z
+    .string()
+    .default('data/notifications')
+    .transform((d) => path.resolve(d)),
+  /** Comma-separated hosts webhooks may call (`hooks.example.com`, `*.example.com`); empty: any public host. */
+  NOTIFY_WEBHOOK_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Allow webhooks to loopback addresses (local development only). */
+  NOTIFY_WEBHOOK_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
@@ -30,4 +44,9 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     throw new Error(`Invalid worker configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** The notification policy the worker enforces on every delivery. */
+export function notificationPolicyOf(config: WorkerConfig): NotificationPolicy {
+  return { directory: config.NOTIFICATION_DIR, webhookHosts: config.NOTIFY_WEBHOOK_HOSTS, allowLoopbackWebhooks: config.NOTIFY_WEBHOOK_ALLOW_LOOPBACK };
 }

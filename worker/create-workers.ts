@@ -5,30 +5,20 @@ import { Connection, Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerPlugin, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ImportExportClient } from '../activities/azure/client';
+import { createAzurePorts } from '../activities/azure';
 import type { AzureConfig } from '../activities/azure/config';
 import { createImportJobActivities } from '../activities/import-job-activities';
+import { createNotificationActivity, defaultNotificationPolicy, type NotificationPolicy } from '../activities/notifier';
 import type { SecretStore } from '../common/secret-ref';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { FAILURE_CONVERTER_PATH } from '../security/payload-codec';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-export function buildImportJobActivities(deps: { azure: AzureConfig; secrets: SecretStore; temporal?: Client; namespace?: string }) {
-  const clients = new Map<string, ImportExportClient>();
-  return createImportJobActivities({
-    azureFor(subscriptionId) {
-      let client = clients.get(subscriptionId);
-      if (!client) {
-        client = new ImportExportClient({ ...deps.azure, subscriptionId });
-        clients.set(subscriptionId, client);
-      }
-      return client;
-    },
-    secrets: deps.secrets,
-    temporal: deps.temporal,
-    namespace: deps.namespace,
-  });
+/** The import-job activities on both Azure APIs, with notifications delivered under the worker's policy. */
+export function buildImportJobActivities(deps: { azure: AzureConfig; secrets: SecretStore; temporal?: Client; namespace?: string; notifications?: NotificationPolicy }) {
+  const activities = createImportJobActivities({ azure: createAzurePorts(deps.azure), secrets: deps.secrets, temporal: deps.temporal, namespace: deps.namespace });
+  return { ...activities, ...createNotificationActivity(deps.notifications ?? defaultNotificationPolicy()) };
 }
 
 /** Adds the import-job search attributes a namespace lacks (dev server or self-hosted cluster). */

@@ -12,7 +12,7 @@ import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
 import { instrumentActivities, loadMetricsConfig, runtimeTelemetryOptions, startMetricsServer } from '../metrics';
 import { createTracing } from '../metrics/tracing';
-import { loadWorkerConfig } from './config';
+import { loadWorkerConfig, notificationPolicyOf } from './config';
 import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from './create-workers';
 import { createPrepareWorker } from './prepare-worker';
 
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TASK_QUEUE,
-        activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE })),
+        activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE, notifications: notificationPolicyOf(config) })),
         plugins,
         dataConverter,
         maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,

@@ -2,6 +2,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createImportJobActivities } from '../activities/import-job-activities';
 import type { createPrepareActivities } from '../activities/prepare/activity';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/azure-job';
 import { durationToMs } from '../common/duration';
 import type { JobSpec } from '../common/job-spec';
 
@@ -9,12 +10,11 @@ export type RestActivities = ReturnType<typeof createImportJobActivities>;
 export type PrepareActivities = ReturnType<typeof createPrepareActivities>;
 export type NotificationKind = Parameters<RestActivities['sendNotification']>[0]['kind'];
 
-/** Errors no retry can fix: bad input, Azure validation/conflict/auth. */
-const NON_RETRYABLE_TYPES = ['AzureValidationError', 'AzureConflictError', 'AzureAuthError', 'AzureNotFoundError', 'JobSpecConflict', 'AzureResponseFormatError'];
 
+/** Errors no retry can fix come from the Azure port's one classification. */
 export const rest = proxyActivities<RestActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
 
 /** The preparation runs on the station where the drives are attached, for as long as copying takes. */

@@ -4,7 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobSpecInput } from '../common/job-spec';
-import type { DriveStatusSnapshot, SiteInfo } from '../common/import-job-contract';
+import type { DriveSnapshot, JobStage, ShippingSite } from '../common/azure-job';
+import type { PrepareProgress } from '../common/prepare-contract';
 import type { Shipment, ShipmentInput } from '../common/shipping';
 
 export const IMPORT_JOB_WORKFLOW_TYPE = 'importJobWorkflow';
@@ -51,8 +52,9 @@ export interface ImportJobStatus {
   step: WorkflowStep;
   azureState?: string;
   cancelRequested: boolean;
-  drives: (DriveStatusSnapshot & { manifestHash?: string })[];
-  site?: SiteInfo;
+  drives: (DriveSnapshot & { manifestHash?: string })[];
+  /** Where the clerk ships the drives: the located site, then (Data Box) the job's own datacenter address. */
+  site?: ShippingSite;
   shipment?: Shipment;
   jobCreatedAt?: string;
   shippingDeadline?: string;
@@ -62,13 +64,19 @@ export interface ImportJobStatus {
   rejectedSignals: { at: string; problems: string[] }[];
   timeline: TimelineEntry[];
   failure?: string;
+  /** Data Box: the job's stages as Azure reports them. */
+  stages?: JobStage[];
+  /** An error Azure reports on the job (e.g. a copy waiting for customer action). */
+  azureError?: { code?: string; message?: string };
+  /** The preparation's progress while it runs, as the station reports it (throttled). */
+  prepareProgress?: PrepareProgress & { at: string };
 }
 
 export interface ImportJobOutcome {
   jobName: string;
   result: 'completed' | 'closed' | 'cancelled' | 'expired';
   azureState?: string;
-  drives: DriveStatusSnapshot[];
+  drives: DriveSnapshot[];
   returnPackage?: ImportJobStatus['returnPackage'];
 }
 
@@ -88,3 +96,5 @@ export const cancelUpdate = defineUpdate<CancelResult, [CancelRequest]>('cancel'
 export const cancelSignal = defineSignal<[CancelRequest]>('cancelSignal');
 export const recreateUpdate = defineUpdate<string, [{ requestedBy?: string }]>('recreate');
 export const statusQuery = defineQuery<ImportJobStatus>('status');
+/** Sent by the preparation station while it copies (throttled: see worker/prepare-progress.ts). */
+export const prepareProgressSignal = defineSignal<[PrepareProgress]>('prepareProgress');

@@ -1,8 +1,9 @@
 /**
- * The state of one import job and the handlers that read or change it (status, ship, cancel, recreate). Steps
- * (workflows/steps/) drive it forward; handlers only ever touch it through these methods.
+ * The state of one import job and the handlers that read or change it (status, ship, cancel, recreate, prepare
+ * progress). Steps (workflows/steps/) drive it forward; handlers only ever touch it through these methods.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   patched,
@@ -10,18 +11,19 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { cancellableStates, type AzureApi, type JobSnapshot, type ShippingSite } from '../common/azure-job';
 import { durationToMs } from '../common/duration';
-import type { JobSnapshot, SiteInfo } from '../common/import-job-contract';
-import type { JobSpec } from '../common/job-spec';
+import { jobNameFromWorkflowId } from '../common/ids';
+import { azureApiOf, type JobSpec } from '../common/job-spec';
 import type { PreparedDrive } from '../common/prepare-contract';
 import { problemsFromZodError } from '../common/problems';
 import { ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
 import { ShipmentSchema, type Shipment, type ShipmentInput } from '../common/shipping';
 import { rest, type NotificationKind } from './activities';
-import { cancellableStates } from './azure-states';
 import {
   cancelSignal,
   cancelUpdate,
+  prepareProgressSignal,
   recreateUpdate,
   shipSignal,
   shipUpdate,
@@ -35,7 +37,7 @@ import {
 } from './import-job-messages';
 import { Lock } from './lock';
 import { invalidShipment, validateShipmentFor } from './shipment-rules';
-import { chooseOpenSite, formatSiteAddress } from './steps/locate';
+import { chooseOpenSite, formatSiteAddress, sameShipTo } from './steps/locate';
 
 /** Thrown inside the steps when a cancellation was accepted; the workflow ends as `cancelled`. */
 export class JobCancelled extends Error {}
@@ -52,7 +54,9 @@ export class ImportJob {
     pollMaxMs: number;
     notReceivedMs: number;
   };
-  readonly jobRef: { subscriptionId: string; resourceGroup: string; jobName: string };
+  /** Which Azure API runs the job (the classic one for workflows started before the choice existed). */
+  readonly api: AzureApi;
+  readonly jobRef: { api: AzureApi; subscriptionId: string; resourceGroup: string; jobName: string };
   preparedDrives: PreparedDrive[] = [];
   shipment: Shipment | undefined;
   cancel: (CancelRequest & { at: string }) | undefined;
@@ -65,6 +69,8 @@ export class ImportJob {
   private readonly shipmentLock = new Lock();
   /** The running preparation, cancelled directly when a cancellation is accepted. */
   private preparation: CancellationScope | undefined;
+  /** Whether Azure said it would accept a cancellation now (Data Box reports it per job). */
+  private azureCancellable: boolean | undefined;
 
   constructor(
     readonly spec: JobSpec,
@@ -78,7 +84,8 @@ export class ImportJob {
       pollMaxMs: durationToMs(spec.timing.trackingPollMax),
       notReceivedMs: durationToMs(spec.timing.notReceivedAlertAfter),
     };
-    this.jobRef = { subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, jobName: spec.jobName };
+    this.api = azureApiOf(spec);
+    this.jobRef = { api: this.api, subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, jobName: spec.jobName };
     this.status = { jobName: spec.jobName, step: 'preparing', cancelRequested: false, drives: [], remindersSent: [], rejectedSignals: [], timeline: [] };
     upsertSearchAttributes([
       { key: ImportJobNameKey, value: spec.jobName },
@@ -112,12 +119,37 @@ export class ImportJob {
     this.status.cancelRequested = this.status.cancelRequested || snap.cancelRequested;
     this.status.transferPercentComplete = snap.percentComplete;
     this.status.returnPackage = snap.returnPackage;
+    this.azureCancellable = snap.cancellable;
+    if (snap.stages) this.status.stages = snap.stages;
+    this.status.azureError = snap.error;
     const hashes = new Map(this.preparedDrives.map((d) => [d.driveId, d.manifestHash]));
     this.status.drives = snap.drives.map((d) => ({ ...d, manifestHash: hashes.get(d.driveId) }));
   }
 
+  /**
+   * A snapshot taken before the drives ship. A Data Box job carries its own datacenter address, which is what the
+   * clerk ships to from then on; when it differs from the address the clerk was shown, that is surfaced like a site
+   * change. Returns true when the ship-to address changed.
+   */
+  async applySnapshotBeforeShipping(snap: JobSnapshot): Promise<boolean> {
+    this.setAzureSnapshot(snap);
+    const next = snap.shipTo;
+    const previous = this.status.site;
+    if (!next || (previous && sameShipTo(previous, next))) return false;
+    this.status.site = next;
+    if (!previous) return false;
+    await this.changeSite(next, `the job's datacenter address is ${formatSiteAddress(next)}`, `Drives for ${this.spec.jobName} must go to ${formatSiteAddress(next)}.`);
+    return true;
+  }
+
   async notify(kind: NotificationKind, message: string): Promise<void> {
-    await rest.sendNotification({ target: this.spec.notification, jobName: this.spec.jobName, kind, message });
+    try {
+      await rest.sendNotification({ target: this.spec.notification, jobName: this.spec.jobName, kind, message });
+    } catch (err) {
+      // A target outside the worker's notification policy must not fail the import itself: it is shown instead.
+      if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'NotificationRefused')) throw err;
+      this.record('notification refused by the worker', undefined, err.cause.message);
+    }
   }
 
   throwIfCancelled(): void {
@@ -132,11 +164,19 @@ export class ImportJob {
       return await scope.run(fn);
     } finally {
       this.preparation = undefined;
+      this.status.prepareProgress = undefined;
     }
   }
 
   outcome(result: ImportJobOutcome['result'], drives = this.status.drives): ImportJobOutcome {
     return { jobName: this.spec.jobName, result, azureState: this.status.azureState, drives, returnPackage: this.status.returnPackage };
+  }
+
+  /** A different ship-to address from now on: recorded, shown, and the team told. */
+  async changeSite(next: ShippingSite, detail: string, message: string): Promise<void> {
+    this.status.site = next;
+    this.record('shipping site changed', undefined, detail);
+    await this.notify('site-changed', message);
   }
 
   // ---- message handlers ----
@@ -162,6 +202,10 @@ export class ImportJob {
         if (this.status.step !== 'expired') throw ApplicationFailure.nonRetryable(`Only an expired job can be re-created (step: ${this.status.step})`, 'NotExpired');
       },
     });
+    // State only, no commands: progress reports cost one history event each and change nothing else.
+    setHandler(prepareProgressSignal, (progress) => {
+      if (this.preparation) this.status.prepareProgress = { ...progress, at: this.now() };
+    });
   }
 
   /** The checks that need no activity; also the update's validator, so a bad shipment leaves no trace in history. */
@@ -179,7 +223,7 @@ export class ImportJob {
     return s;
   }
 
-  /** Re-checks the site and the tracking number with activities, then records the shipment. */
+  /** Re-checks where the drives go and the tracking number with activities, then records the shipment. */
   acceptShipment(s: Shipment): Promise<ShipmentReceipt> {
     // Workflows recorded before the lock checked concurrently and re-read the shipment after the awaits.
     return patched('serialise-shipment-acceptance') ? this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s)) : this.checkAndRecordShipment(s);
@@ -188,18 +232,11 @@ export class ImportJob {
   private async checkAndRecordShipment(s: Shipment): Promise<ShipmentReceipt> {
     const settled = this.settledShipment(s);
     if (settled) return settled;
-    const site = this.status.site!;
-    // Sites get remapped while a job waits: never accept a shipment to a closed site.
-    const current = await rest.getSite({ subscriptionId: this.spec.subscriptionId, locationName: site.locationName });
-    if (!current.isOpen) {
-      const next = await chooseOpenSite(this, [...current.alternateLocationNames]);
-      const hint = next ? ` Ship to ${next.displayName} instead: ${formatSiteAddress(next)}.` : ' No alternate site is open right now.';
-      if (next) await this.changeSite(next, `${site.displayName} closed; now ${next.displayName}`, `Site ${site.displayName} closed; drives must go to ${next.displayName}.`);
-      throw ApplicationFailure.nonRetryable(`The shipping site ${site.displayName} has closed.${hint}`, 'SiteClosed');
-    }
+    await this.refuseIfShipToChanged();
     const others = await rest.findJobsByTrackingNumber({ trackingNumber: s.trackingNumber, excludeWorkflowId: workflowInfo().workflowId });
     if (others.length > 0) {
-      throw invalidShipment([{ field: 'trackingNumber', message: `${s.trackingNumber} is already used by job(s) ${others.join(', ')}` }]);
+      const jobs = others.map((id) => jobNameFromWorkflowId(id) ?? id).join(', ');
+      throw invalidShipment([{ field: 'trackingNumber', message: `${s.trackingNumber} is already used by job(s) ${jobs}` }]);
     }
     // Without the lock (older runs) another submission may have been recorded while this one awaited.
     const raced = this.settledShipment(s);
@@ -211,6 +248,24 @@ export class ImportJob {
     upsertSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
     this.record(`shipment recorded: ${s.carrierName} ${s.trackingNumber}`, s.submittedBy, `${s.driveCount} drive(s) shipped ${s.shipDate}`);
     return this.receipt(s, false);
+  }
+
+  /** Sites get remapped while a job waits: a shipment to an address that is no longer right is refused. */
+  private async refuseIfShipToChanged(): Promise<void> {
+    const site = this.status.site!;
+    if (this.api === 'databox') {
+      // The job's own datacenter address is authoritative once the job exists.
+      if (await this.applySnapshotBeforeShipping(await rest.getAzureJob(this.jobRef))) {
+        throw ApplicationFailure.nonRetryable(`The datacenter address of this job has changed. Ship to ${formatSiteAddress(this.status.site!)} instead.`, 'SiteChanged');
+      }
+      return;
+    }
+    const current = await rest.getSite({ subscriptionId: this.spec.subscriptionId, locationName: site.locationName });
+    if (current.isOpen) return;
+    const { open: next } = await chooseOpenSite(this, [...current.alternateLocationNames]);
+    const hint = next ? ` Ship to ${next.displayName} instead: ${formatSiteAddress(next)}.` : ' No alternate site is open right now.';
+    if (next) await this.changeSite(next, `${site.displayName} closed; now ${next.displayName}`, `Site ${site.displayName} closed; drives must go to ${next.displayName}.`);
+    throw ApplicationFailure.nonRetryable(`The shipping site ${site.displayName} has closed.${hint}`, 'SiteClosed');
   }
 
   /** The answer for a submission once a shipment is recorded: a duplicate, or a refusal. */
@@ -231,19 +286,15 @@ export class ImportJob {
     };
   }
 
-  /** A different ship-to address from now on: recorded, shown, and the team told. */
-  async changeSite(next: SiteInfo, detail: string, message: string): Promise<void> {
-    this.status.site = next;
-    this.record('shipping site changed', undefined, detail);
-    await this.notify('site-changed', message);
-  }
-
   private cancelProblem(): string | undefined {
     if (this.cancel) return undefined; // repeated: idempotent
     if (ENDED_STEPS.includes(this.status.step)) return `the job has already ended (${this.status.step})`;
     const azureState = this.status.azureState;
-    if (azureState && !cancellableStates(this.spec).has(azureState)) {
-      return `Azure no longer accepts cancellation: the job is ${azureState} (cancellation is possible only while Creating, before the drives ship)`;
+    const azureRefuses = this.azureCancellable === undefined ? azureState !== undefined && !cancellableStates(this.api).has(azureState) : !this.azureCancellable;
+    if (azureState && azureRefuses) {
+      return this.api === 'databox'
+        ? `Azure no longer accepts cancellation: the job is ${azureState} (Data Box accepts it only before the disks ship)`
+        : `Azure no longer accepts cancellation: the job is ${azureState} (cancellation is possible only while Creating, before the drives ship)`;
     }
     if (this.shipment) return 'the drives have been reported shipped; Azure accepts cancellation only before shipping';
     return undefined;
@@ -257,13 +308,29 @@ export class ImportJob {
   private async requestCancel(req: CancelRequest): Promise<CancelResult> {
     if (this.cancel) return { cancelled: true, azureCancelRequested: this.status.cancelRequested, message: 'cancellation was already requested' };
     this.assertCancellable();
+    if (this.api === 'databox' && this.status.azureState) {
+      // Data Box decides per job (isCancellable): the job counts as cancelled only once Azure has accepted.
+      const snap = await rest.requestAzureCancel({ ...this.jobRef, reason: req.reason }).catch((err: unknown) => {
+        const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        if (cause?.type === 'CancelNotAllowed') throw ApplicationFailure.nonRetryable(`Cannot cancel: ${cause.message}`, 'CancelNotAllowed');
+        throw err;
+      });
+      this.acceptCancel(req);
+      this.setAzureSnapshot(snap);
+      this.record('Azure cancelRequested set');
+      return { cancelled: true, azureCancelRequested: true, message: 'Azure job cancellation requested' };
+    }
+    this.acceptCancel(req);
+    if (!this.status.azureState) return { cancelled: true, azureCancelRequested: false, message: 'cancelled before an Azure job existed' };
+    this.setAzureSnapshot(await rest.requestAzureCancel({ ...this.jobRef, reason: req.reason }));
+    this.record('Azure cancelRequested set');
+    return { cancelled: true, azureCancelRequested: true, message: 'Azure job cancellation requested' };
+  }
+
+  private acceptCancel(req: CancelRequest): void {
     this.cancel = { ...req, at: this.now() };
     this.record('cancellation requested', req.requestedBy, req.reason);
     this.preparation?.cancel();
-    if (!this.status.azureState) return { cancelled: true, azureCancelRequested: false, message: 'cancelled before an Azure job existed' };
-    this.setAzureSnapshot(await rest.requestAzureCancel(this.jobRef));
-    this.record('Azure cancelRequested set');
-    return { cancelled: true, azureCancelRequested: true, message: 'Azure job cancellation requested' };
   }
 
   private requestRecreate(requestedBy: string | undefined): string {

@@ -4,6 +4,7 @@
  * message handlers live in `ImportJob`; each step is a module in `steps/`.
  */
 import { ActivityFailure, ApplicationFailure, allHandlersFinished, condition, isCancellation, log } from '@temporalio/workflow';
+import type { JobSnapshot } from '../common/azure-job';
 import { ImportJob, JobCancelled } from './import-job-state';
 import { parseJobSpec } from './spec';
 import type { ImportJobInput, ImportJobOutcome } from './import-job-messages';
@@ -11,7 +12,7 @@ import { awaitRecreate, awaitShipping } from './steps/await-shipping';
 import { createAzureJob } from './steps/create';
 import { locateSite } from './steps/locate';
 import { prepareDrives } from './steps/prepare';
-import { trackAzureJob } from './steps/track';
+import { resultOf, trackAzureJob } from './steps/track';
 import { updateShipping } from './steps/update';
 
 export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJobOutcome> {
@@ -31,7 +32,7 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
     }
     await updateShipping(job);
     const final = await trackAzureJob(job);
-    return await finish(job, final.state === 'Closed' ? 'closed' : 'completed', final);
+    return await finish(job, resultOf(job, final), final);
   } catch (err) {
     if (err instanceof JobCancelled || (isCancellation(err) && job.cancel)) {
       job.setStep('cancelled');
@@ -43,7 +44,7 @@ export async function importJobWorkflow(input: ImportJobInput): Promise<ImportJo
   }
 }
 
-async function finish(job: ImportJob, result: 'completed' | 'closed', final: { state: string; drives: ImportJobOutcome['drives'] }): Promise<ImportJobOutcome> {
+async function finish(job: ImportJob, result: ImportJobOutcome['result'], final: JobSnapshot): Promise<ImportJobOutcome> {
   job.setStep(result);
   job.record(`job ${result}`);
   await job.notify('completed', `Import job ${job.spec.jobName} finished: ${final.state}.`);

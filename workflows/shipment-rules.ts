@@ -1,6 +1,6 @@
 /** Shipment checks that need no activity, and the structured rejection clients read. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { SiteInfo } from '../common/import-job-contract';
+import type { ShippingSite } from '../common/azure-job';
 import { formatProblems, type Problem } from '../common/problems';
 import { shipmentProblems, type Shipment } from '../common/shipping';
 
@@ -12,7 +12,7 @@ export function invalidShipment(problems: Problem[]): ApplicationFailure {
 /** Throws `InvalidShipment` when the shipment does not fit the site or the job. */
 export function validateShipmentFor(
   shipment: Shipment,
-  context: { site: SiteInfo; expectedDriveCount: number; now: Date; usedTrackingNumbers: readonly string[] },
+  context: { site: ShippingSite; expectedDriveCount: number; now: Date; usedTrackingNumbers: readonly string[] },
 ): void {
   const problems = shipmentProblems(shipment, {
     supportedCarriers: context.site.supportedCarriers,

@@ -68,7 +68,12 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     namespace: env.namespace ?? 'default',
     taskQueue,
     // The time-skipping server has no visibility store, so the tracking-number lookup gets no client there.
-    activities: buildImportJobActivities({ azure, secrets, temporal: opts.timeSkipping ? undefined : env.client }),
+    activities: buildImportJobActivities({
+      azure,
+      secrets,
+      temporal: opts.timeSkipping ? undefined : env.client,
+      notifications: { directory: dir, webhookHosts: [], allowLoopbackWebhooks: false },
+    }),
     dataConverter: testDataConverter,
   });
 
@@ -95,7 +100,7 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     preparedDrives: (count = 2) => testPreparedDrives(secrets, { idPrefix: 'TESTDRV', dir, count }),
     async spec(overrides = {}) {
       return testJobSpec(
-        { jobName: `job-${randomUUID().slice(0, 8)}`, drives: await harness.preparedDrives(2), notification: { kind: 'file', path: notificationsFile } },
+        { jobName: `job-${randomUUID().slice(0, 8)}`, drives: await harness.preparedDrives(2), notification: { kind: 'file', path: path.basename(notificationsFile) } },
         overrides,
       );
     },

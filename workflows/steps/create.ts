@@ -1,11 +1,11 @@
 /** Step 3: the Azure job, created idempotently (a retried create finds the job it made). */
 import { workflowInfo } from '@temporalio/workflow';
-import type { SiteInfo } from '../../common/import-job-contract';
+import type { ShippingSite } from '../../common/azure-job';
 import { rest } from '../activities';
 import type { ImportJob } from '../import-job-state';
 
 /** Creates the Azure job at `site`; returns when it was created (workflow time), the start of the shipping window. */
-export async function createAzureJob(job: ImportJob, site: SiteInfo): Promise<number> {
+export async function createAzureJob(job: ImportJob, site: ShippingSite): Promise<number> {
   job.setStep('creating');
   const { spec } = job;
   const { snapshot, created } = await rest.createAzureJob({
@@ -21,7 +21,7 @@ export async function createAzureJob(job: ImportJob, site: SiteInfo): Promise<nu
     tags: spec.tags,
     requestId: workflowInfo().workflowId,
   });
-  job.setAzureSnapshot(snapshot);
+  await job.applySnapshotBeforeShipping(snapshot);
   const createdAt = Date.now();
   job.status.jobCreatedAt = new Date(createdAt).toISOString();
   job.status.shippingDeadline = new Date(createdAt + job.timing.shippingWindowMs).toISOString();
