@@ -121,11 +121,17 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
     PAYLOAD_KEY_FILE: process.env.PAYLOAD_KEYS ? undefined : security.keyFile.path,
     CODEC_SERVER_TOKEN_FILE: process.env.CODEC_SERVER_TOKEN ? undefined : security.tokenFile.path,
   };
-  const tsx = (entry: string, extra: string[] = []): { command: string; args: string[] } => ({
+  /** A TypeScript component of this project, run with tsx, its output in data/logs/<log>.log. */
+  const component = (name: string, entry: string, env: NodeJS.ProcessEnv, readyPort: number, logName: string): ServiceSpec => ({
+    name,
     command: process.execPath,
-    args: [...extra, '--import', 'tsx', path.join(root, entry)],
+    args: ['--import', 'tsx', path.join(root, entry)],
+    env,
+    readyPort,
+    output: { logFile: path.join(logDir, `${logName}.log`) },
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
   });
-  const quiet = (name: string): ServiceSpec['output'] => ({ logFile: path.join(logDir, `${name}.log`) });
 
   // 1. Temporal dev server, its UI preconfigured with the codec server.
   const dbFile = path.join(dataDir, 'temporal', 'dev.db');
@@ -145,7 +151,7 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
     ],
     env: process.env,
     readyPort: env.TEMPORAL_PORT,
-    output: quiet('temporal'),
+    output: { logFile: path.join(logDir, 'temporal.log') },
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 20_000,
   });
@@ -155,15 +161,8 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
   const emulatorDir = path.join(dataDir, 'emulator');
   const emulatorUrl = `http://${HOST}:${env.EMULATOR_HTTP_PORT}`;
   if (!env.AZURE_ENDPOINT) {
-    await supervisor.start({
-      name: 'emulator',
-      ...tsx('emulator/main.ts'),
-      env: { ...process.env, EMULATOR_HOST: HOST, EMULATOR_HTTP_PORT: String(env.EMULATOR_HTTP_PORT), EMULATOR_HTTPS_PORT: String(env.EMULATOR_HTTPS_PORT), EMULATOR_DATA_DIR: emulatorDir },
-      readyPort: env.EMULATOR_HTTP_PORT,
-      output: quiet('emulator'),
-      stopSignal: 'SIGTERM',
-      stopTimeoutMs: 10_000,
-    });
+    const emulatorEnv = { ...process.env, EMULATOR_HOST: HOST, EMULATOR_HTTP_PORT: String(env.EMULATOR_HTTP_PORT), EMULATOR_HTTPS_PORT: String(env.EMULATOR_HTTPS_PORT), EMULATOR_DATA_DIR: emulatorDir };
+    await supervisor.start(component('emulator', 'emulator/main.ts', emulatorEnv, env.EMULATOR_HTTP_PORT, 'emulator'));
     const local = { AZURE_ENDPOINT: emulatorUrl, AZURE_ALLOW_INSECURE_HTTP: 'true', AZURE_CREDENTIAL: 'static-token', AZURE_SUBSCRIPTION_ID: process.env.AZURE_SUBSCRIPTION_ID ?? EMULATOR_SUBSCRIPTION };
     Object.assign(childEnv, local);
     // importctl reads this when AZURE_ENDPOINT is unset, so `importctl locations` talks to the same emulator.
@@ -171,31 +170,18 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
   }
 
   // 3. Codec server for the Web UI (accepts the UI's origin with the sign-in cookie).
-  await supervisor.start({
-    name: 'codec server',
-    ...tsx('codec-server/main.ts'),
-    env: { ...childEnv, CODEC_SERVER_HOST: HOST, CODEC_SERVER_PORT: String(env.CODEC_SERVER_PORT), CODEC_CORS_ORIGINS: uiUrl },
-    readyPort: env.CODEC_SERVER_PORT,
-    output: quiet('codec-server'),
-    stopSignal: 'SIGTERM',
-    stopTimeoutMs: 10_000,
-  });
+  const codecEnv = { ...childEnv, CODEC_SERVER_HOST: HOST, CODEC_SERVER_PORT: String(env.CODEC_SERVER_PORT), CODEC_CORS_ORIGINS: uiUrl };
+  await supervisor.start(component('codec server', 'codec-server/main.ts', codecEnv, env.CODEC_SERVER_PORT, 'codec-server'));
 
   // 4. The shipping console.
-  await supervisor.start({
-    name: 'console',
-    ...tsx('console/main.ts'),
-    env: { ...childEnv, CONSOLE_HOST: HOST, CONSOLE_PORT: String(env.CONSOLE_PORT), CONSOLE_USERS_FILE: usersFile },
-    readyPort: env.CONSOLE_PORT,
-    output: quiet('console'),
-    stopSignal: 'SIGTERM',
-    stopTimeoutMs: 10_000,
-  });
+  const consoleEnv = { ...childEnv, CONSOLE_HOST: HOST, CONSOLE_PORT: String(env.CONSOLE_PORT), CONSOLE_USERS_FILE: usersFile };
+  await supervisor.start(component('console', 'console/main.ts', consoleEnv, env.CONSOLE_PORT, 'console'));
 
   // 5. The worker (orchestrator + preparation station); its output is the job log, so it stays on the terminal.
   await supervisor.start({
     name: 'worker',
-    ...tsx('worker/main.ts', ['--max-old-space-size=1024']),
+    command: process.execPath,
+    args: ['--max-old-space-size=1024', '--import', 'tsx', path.join(root, 'worker', 'main.ts')],
     env: { ...childEnv, METRICS_BIND: env.METRICS_BIND, NOTIFICATION_DIR: path.join(dataDir, 'notifications') },
     output: 'terminal',
     stopSignal: 'SIGINT',
