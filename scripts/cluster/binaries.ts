@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProvisioningError, cacheRoot } from '../lib/temporal-binaries';
+import { ProvisioningError, cacheRoot, isExecutable } from '../lib/temporal-binaries';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 const MODULE = 'go.temporal.io/server';
@@ -19,15 +19,6 @@ type Log = (line: string) => void;
 export interface ServerBinaries {
   server: string;
   sqlTool: string;
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export function serverCacheDir(): string {
