@@ -24,8 +24,32 @@ export type OperationName =
   | 'BitLockerKeys_List'
   | 'Operations_List';
 
+/** Data Box operationIds (swagger 2025-02-01) plus `OperationResults_Get`, the poll of a long-running operation. */
+export type DataBoxOperationName =
+  | 'Operations_List'
+  | 'Jobs_List'
+  | 'Jobs_ListByResourceGroup'
+  | 'Jobs_Get'
+  | 'Jobs_Create'
+  | 'Jobs_Update'
+  | 'Jobs_Delete'
+  | 'Jobs_MarkDevicesShipped'
+  | 'Jobs_Cancel'
+  | 'Jobs_ListCredentials'
+  | 'Jobs_BookShipmentPickUp'
+  | 'Mitigate'
+  | 'Service_ListAvailableSkusByResourceGroup'
+  | 'Service_RegionConfiguration'
+  | 'Service_RegionConfigurationByResourceGroup'
+  | 'Service_ValidateInputs'
+  | 'Service_ValidateInputsByResourceGroup'
+  | 'Service_ValidateAddress'
+  | 'OperationResults_Get';
+
 export interface FaultRequest {
-  operation: OperationName | '*';
+  operation: OperationName | DataBoxOperationName | '*';
+  /** Only calls of this API; both when absent (Jobs_Create, Jobs_Get, ... exist in both). */
+  api?: 'importexport' | 'databox';
   kind: 'status' | 'delay' | 'drop';
   status?: number;
   retryAfterSeconds?: number;
@@ -46,9 +70,141 @@ export interface RequestLogEntry {
   time: string;
   method: string;
   path: string;
+  api?: 'importexport' | 'databox';
   operation: string;
   status: number;
   faulted?: string;
+}
+
+export type DataBoxAdvanceTarget =
+  | 'Delivered'
+  | 'AtAzureDC'
+  | 'DataCopy'
+  | 'PreparingToShipFromAzureDC'
+  | 'ShippedToCustomer'
+  | 'Completed'
+  | 'CompletedWithWarnings'
+  | 'CompletedWithErrors'
+  | 'Failed_IssueDetectedAtAzureDC';
+
+export type DataBoxCopyStatus =
+  | 'NotStarted'
+  | 'InProgress'
+  | 'Completed'
+  | 'CompletedWithErrors'
+  | 'Failed'
+  | 'NotReturned'
+  | 'HardwareError'
+  | 'DeviceFormatted'
+  | 'DeviceMetadataModified'
+  | 'StorageAccountNotAccessible'
+  | 'UnsupportedData'
+  | 'DriveNotReceived'
+  | 'UnsupportedDrive'
+  | 'OtherServiceError'
+  | 'OtherUserError'
+  | 'DriveNotDetected'
+  | 'DriveCorrupted'
+  | 'MetadataFilesModifiedOrRemoved';
+
+/** Per-disk copy results and counters (`DataBoxCustomerDiskCopyProgress`). */
+export interface DataBoxDiskProgress {
+  copyStatus?: DataBoxCopyStatus;
+  bytesProcessed?: number;
+  totalBytesToProcess?: number;
+  filesProcessed?: number;
+  totalFilesToProcess?: number;
+  invalidFilesProcessed?: number;
+  invalidFileBytesUploaded?: number;
+  renamedContainerCount?: number;
+  filesErroredOut?: number;
+  directoriesErroredOut?: number;
+  invalidDirectoriesProcessed?: number;
+  isEnumerationInProgress?: boolean;
+  error?: { code: string; message: string };
+}
+
+export interface DataBoxAdvanceRequest {
+  to: DataBoxAdvanceTarget;
+  /** Progress of every disk still copying, in percent (DataCopy; default 50). */
+  percentComplete?: number;
+  /** By disk serial number; applied after the stage's defaults. */
+  disks?: Record<string, DataBoxDiskProgress>;
+}
+
+/** A Data Box job as the API renders it with `$expand=details` (secrets never included). */
+export interface DataBoxEmulatorJob {
+  id: string;
+  name: string;
+  type: string;
+  location: string;
+  sku: { name: string };
+  tags?: Record<string, string>;
+  properties: {
+    status: string;
+    isCancellable: boolean;
+    isDeletable: boolean;
+    isShippingAddressEditable: boolean;
+    cancellationReason?: string;
+    details: {
+      jobStages: Array<{ stageName: string; displayName: string; stageStatus: string; stageTime?: string }>;
+      datacenterAddress: DataBoxDatacenterAddress;
+      copyProgress: Array<DataBoxDiskProgress & { serialNumber: string }>;
+      copyLogDetails: Array<{ copyLogDetailsType: string; serialNumber: string; errorLogLink: string; verboseLogLink?: string }>;
+      returnPackage: { carrierName: string; trackingId: string; trackingUrl: string };
+      deliverToDcPackageDetails?: { carrierName: string; trackingId: string };
+      [key: string]: unknown;
+    };
+    [key: string]: unknown;
+  };
+}
+
+export interface DataBoxAddressFields {
+  contactPersonName: string;
+  company: string;
+  street1: string;
+  street2?: string;
+  street3?: string;
+  city: string;
+  state: string;
+  zip: string;
+  country: string;
+  phone: string;
+  phoneExtension?: string;
+  addressType?: string;
+  additionalShippingInformation?: string;
+}
+
+export type DataBoxDatacenterAddress =
+  | ({ datacenterAddressType: 'DatacenterAddressLocation'; supportedCarriersForReturnShipment: string[]; dataCenterAzureLocation: string } & DataBoxAddressFields)
+  | { datacenterAddressType: 'DatacenterAddressInstruction'; communicationInstruction: string; supportedCarriersForReturnShipment: string[]; dataCenterAzureLocation: string };
+
+export interface DataBoxRegionInfo {
+  name: string;
+  displayName: string;
+  customerDiskAvailable: boolean;
+  datacenterAddress: DataBoxDatacenterAddress;
+}
+
+/** What to change about a region: sku availability, its datacenter address or instruction, its return carriers. */
+export interface DataBoxRegionChange {
+  customerDiskAvailable?: boolean;
+  address?: DataBoxAddressFields;
+  instruction?: string;
+  supportedCarriers?: string[];
+}
+
+export type DataBoxLroOperation = 'Jobs_Create' | 'Jobs_Update' | 'Jobs_Delete';
+export interface DataBoxLroSetting {
+  /** `sync`: 200 at once; `async`: 202 + Location + Retry-After, then polls; `async-no-location`: a bare 202. */
+  mode: 'sync' | 'async' | 'async-no-location';
+  /** Polls answered 202 before the one that answers the result. */
+  polls: number;
+  retryAfterSeconds: number;
+}
+export interface DataBoxSettings {
+  lro: Record<DataBoxLroOperation, DataBoxLroSetting>;
+  expiry: 'cancel' | 'delete';
 }
 
 /** A job as the Azure API renders it (bitLockerKey never included). */
@@ -168,7 +324,66 @@ export class EmulatorControl {
     await this.call('DELETE', '/requests');
   }
 
-  /** Clears jobs, faults, the request log, location overrides and the clock offset. */
+  // ---------------------------------------------------------------- Data Box
+
+  private dataBoxJobPath(subscriptionId: string, resourceGroup: string, jobName: string): string {
+    return `/databox/jobs/${[subscriptionId, resourceGroup, jobName].map(encodeURIComponent).join('/')}`;
+  }
+
+  /** A Data Box job as `Jobs_Get ?$expand=details` renders it (no auth needed). */
+  dataBoxJob(subscriptionId: string, resourceGroup: string, jobName: string): Promise<DataBoxEmulatorJob> {
+    return this.call('GET', this.dataBoxJobPath(subscriptionId, resourceGroup, jobName));
+  }
+
+  /** Plays the datacenter: moves a Data Box job forward to `body.to` (after markDevicesShipped), with per-disk results. */
+  dataBoxAdvance(subscriptionId: string, resourceGroup: string, jobName: string, body: DataBoxAdvanceRequest): Promise<DataBoxEmulatorJob> {
+    return this.call('POST', `${this.dataBoxJobPath(subscriptionId, resourceGroup, jobName)}/advance`, body);
+  }
+
+  /** Changes the job's `details.datacenterAddress`: to an address, an instruction, or (neither) its region's current one. */
+  dataBoxSetJobDatacenterAddress(
+    subscriptionId: string,
+    resourceGroup: string,
+    jobName: string,
+    change: { region?: string; address?: DataBoxAddressFields; instruction?: string },
+  ): Promise<DataBoxEmulatorJob> {
+    return this.call('POST', `${this.dataBoxJobPath(subscriptionId, resourceGroup, jobName)}/datacenter-address`, change);
+  }
+
+  async dataBoxRegions(): Promise<DataBoxRegionInfo[]> {
+    return (await this.call<{ regions: DataBoxRegionInfo[] }>('GET', '/databox/regions')).regions;
+  }
+
+  /** Changes a region: sku DataBoxCustomerDisk availability, datacenter address or instruction, return carriers. */
+  dataBoxSetRegion(region: string, change: DataBoxRegionChange): Promise<DataBoxRegionInfo> {
+    return this.call('POST', `/databox/regions/${encodeURIComponent(region)}`, change);
+  }
+
+  /** Makes sku DataBoxCustomerDisk unavailable (false) or available (true) for storage accounts in `region`. */
+  dataBoxSetSkuAvailable(region: string, available: boolean): Promise<DataBoxRegionInfo> {
+    return this.dataBoxSetRegion(region, { customerDiskAvailable: available });
+  }
+
+  /** Back to the catalogue's values for the region. */
+  dataBoxResetRegion(region: string): Promise<DataBoxRegionInfo> {
+    return this.call('DELETE', `/databox/regions/${encodeURIComponent(region)}`);
+  }
+
+  dataBoxSettings(): Promise<DataBoxSettings> {
+    return this.call('GET', '/databox/settings');
+  }
+
+  /** How Create/Update/Delete answer (all three unless `operations` is given). */
+  dataBoxSetLro(setting: Partial<DataBoxLroSetting> & { operations?: DataBoxLroOperation[] }): Promise<DataBoxSettings> {
+    return this.call('POST', '/databox/settings', { lro: setting });
+  }
+
+  /** What happens to a job left 14 days without shipping information: auto-cancel (default) or delete. */
+  dataBoxSetExpiry(expiry: 'cancel' | 'delete'): Promise<DataBoxSettings> {
+    return this.call('POST', '/databox/settings', { expiry });
+  }
+
+  /** Clears jobs of both APIs, faults, the request log, location and region overrides, Data Box settings and the clock offset. */
   async reset(): Promise<void> {
     await this.call('POST', '/reset');
   }

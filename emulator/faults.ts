@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
-export const OPERATION_IDS = [
+export const IMPORT_EXPORT_OPERATIONS = [
   'Locations_List',
   'Locations_Get',
   'Jobs_ListBySubscription',
@@ -13,12 +13,40 @@ export const OPERATION_IDS = [
   'BitLockerKeys_List',
   'Operations_List',
 ] as const;
-export type OperationId = (typeof OPERATION_IDS)[number];
+
+/** Data Box operationIds (swagger 2025-02-01), plus the poll of a long-running operation's `Location`. */
+export const DATABOX_OPERATIONS = [
+  'Operations_List',
+  'Jobs_List',
+  'Jobs_ListByResourceGroup',
+  'Jobs_Get',
+  'Jobs_Create',
+  'Jobs_Update',
+  'Jobs_Delete',
+  'Jobs_MarkDevicesShipped',
+  'Jobs_Cancel',
+  'Jobs_ListCredentials',
+  'Jobs_BookShipmentPickUp',
+  'Mitigate',
+  'Service_ListAvailableSkusByResourceGroup',
+  'Service_RegionConfiguration',
+  'Service_RegionConfigurationByResourceGroup',
+  'Service_ValidateInputs',
+  'Service_ValidateInputsByResourceGroup',
+  'Service_ValidateAddress',
+  'OperationResults_Get',
+] as const;
+
+export const OPERATION_IDS = [...new Set<string>([...IMPORT_EXPORT_OPERATIONS, ...DATABOX_OPERATIONS])];
+export type ImportExportOperationId = (typeof IMPORT_EXPORT_OPERATIONS)[number];
+export type DataBoxOperationId = (typeof DATABOX_OPERATIONS)[number];
 
 export const FaultSpecSchema = z
   .object({
     /** An operationId (e.g. `Jobs_Create`) or `*` for every Azure API call. */
     operation: z.string().min(1),
+    /** Only calls of this API (both when absent; operationIds such as Jobs_Create exist in both). */
+    api: z.enum(['importexport', 'databox']).optional(),
     kind: z.enum(['status', 'delay', 'drop']),
     /** For kind `status`: the HTTP status to answer with (429, 500, 503, ...). */
     status: z.number().int().min(400).max(599).optional(),
@@ -90,10 +118,11 @@ export class FaultRegistry {
    * adds its delay; the first matching status/drop fault that fires is the terminal one.
    * A fault without `count` and `rate` applies to every matching call until cleared.
    */
-  plan(operation: string): FaultPlan {
+  plan(operation: string, api: 'importexport' | 'databox' | undefined): FaultPlan {
     const plan: FaultPlan = { delayBeforeMs: 0, delayAfterMs: 0, labels: [] };
     for (const f of this.faults) {
       if (f.operation !== '*' && f.operation !== operation) continue;
+      if (f.api !== undefined && f.api !== api) continue;
       if (f.remaining !== undefined && f.remaining <= 0) continue;
       if (f.kind !== 'delay' && plan.terminal) continue;
       if (f.rate !== undefined && !(Math.random() < f.rate)) continue;

@@ -1,6 +1,9 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
 import { ArmError } from './errors';
+import { armTimestamp, caseInsensitiveEq } from './format';
+import type { Caller } from './http';
+import { advanceJob, stateIndex, type AdvanceBody } from './jobs-advance';
+import { JOB_RESOURCE_TYPE, jobFilter, renderJob, type JobResponseBody } from './jobs-view';
 import { LocationCatalogue, type Site } from './locations';
 import {
   BITLOCKER_KEY_RE,
@@ -12,20 +15,8 @@ import {
   type FieldIssue,
   type JobDetailsInput,
 } from './schemas';
-import {
-  DRIVE_STATES,
-  JOB_STATES,
-  Store,
-  jobKey,
-  type DriveState,
-  type JobState,
-  type ShippingInfo,
-  type StoredDrive,
-  type StoredJob,
-  type SystemData,
-} from './store';
+import { Store, jobKey, type JobState, type ShippingInfo, type StoredDrive, type StoredJob } from './store';
 
-export const JOB_RESOURCE_TYPE = 'Microsoft.ImportExport/jobs';
 export const MAX_DRIVES = 10;
 /** Job names: 3-64 characters, a letter first, then letters, digits, '-' or '_' (portal: letters, digits, hyphens). */
 export const JOB_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{2,63}$/;
@@ -33,67 +24,6 @@ export const JOB_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{2,63}$/;
 export const RESOURCE_GROUP_RE = /^[-\w.()]{0,89}[-\w()]$/;
 const STORAGE_ACCOUNT_ID_RE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.(?:ClassicStorage|Storage)\/storageAccounts\/[a-z0-9]{3,24}$/i;
-
-/** Who made the request (derived from the bearer token when it is a JWT). */
-export interface Caller {
-  name: string;
-  type: SystemData['createdByType'];
-}
-
-export interface JobResponseBody {
-  id: string;
-  name: string;
-  type: typeof JOB_RESOURCE_TYPE;
-  location: string;
-  tags?: Record<string, string>;
-  systemData: SystemData;
-  identity: StoredJob['identity'];
-  properties: Record<string, unknown>;
-}
-
-export const AdvanceBodySchema = z
-  .object({
-    to: z.enum(['Received', 'Transferring', 'Packaging', 'Completed', 'Closed']),
-    percentComplete: z.number().int().min(0).max(100).optional(),
-    driveStates: z.record(z.string(), z.enum(DRIVE_STATES)).optional(),
-    neverReceived: z.array(z.string()).optional(),
-  })
-  .strict();
-export type AdvanceBody = z.infer<typeof AdvanceBodySchema>;
-
-const NOTIONAL_DRIVE_BYTES = 1_000_000_000_000;
-
-function stateIndex(s: JobState): number {
-  // Completed and Closed are both terminal (same rank).
-  return s === 'Closed' ? JOB_STATES.indexOf('Completed') : JOB_STATES.indexOf(s);
-}
-
-function armTimestamp(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
-}
-
-/** `9/29/2017 10:28:35 PM`, the style used by the service for ship dates. */
-function usDate(d: Date): string {
-  const h = d.getUTCHours();
-  const h12 = h % 12 === 0 ? 12 : h % 12;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()} ${h12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
-}
-
-function logStamp(d: Date): string {
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
-  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${iso.slice(20, 23)}`;
-}
-
-function trackingNumber(): string {
-  let s = '';
-  for (let i = 0; i < 12; i++) s += String(randomInt(10));
-  return s;
-}
-
-function caseInsensitiveEq(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
 
 export class JobService {
   constructor(
@@ -136,78 +66,12 @@ export class JobService {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** `$filter` subset: `<field> eq '<value>'` clauses joined by `and`; fields name, location, properties/state, properties/jobType. */
   private parseFilter(filter: string): (j: StoredJob) => boolean {
-    const clauses = filter.split(/\s+and\s+/i);
-    const preds: Array<(j: StoredJob) => boolean> = [];
-    for (const clause of clauses) {
-      const m = /^\s*([A-Za-z/]+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
-      if (!m) throw ArmError.field('$filter', `unsupported expression '${clause.trim()}' (supported: <field> eq '<value>' [and ...])`);
-      const field = (m[1] ?? '').toLowerCase();
-      const value = (m[2] ?? '').replace(/''/g, "'");
-      switch (field) {
-        case 'name':
-          preds.push((j) => caseInsensitiveEq(j.name, value));
-          break;
-        case 'location': {
-          const site = this.locations.find(value);
-          preds.push((j) => site !== undefined && j.location === site.shortName);
-          break;
-        }
-        case 'properties/state':
-        case 'state':
-          preds.push((j) => caseInsensitiveEq(j.properties.state, value));
-          break;
-        case 'properties/jobtype':
-        case 'jobtype':
-          preds.push((j) => caseInsensitiveEq(j.properties.jobType, value));
-          break;
-        default:
-          throw ArmError.field('$filter', `unsupported field '${m[1] ?? ''}' (supported: name, location, properties/state, properties/jobType)`);
-      }
-    }
-    return (j) => preds.every((p) => p(j));
+    return jobFilter(filter, this.locations);
   }
 
-  // ---------------------------------------------------------------- rendering
-
   render(job: StoredJob): JobResponseBody {
-    const p = job.properties;
-    const props: Record<string, unknown> = {
-      storageAccountId: p.storageAccountId,
-      jobType: p.jobType,
-    };
-    if (p.returnAddress) props.returnAddress = { ...p.returnAddress };
-    if (p.returnShipping) props.returnShipping = { ...p.returnShipping };
-    props.shippingInformation = { ...p.shippingInformation };
-    if (p.deliveryPackage) props.deliveryPackage = { ...p.deliveryPackage };
-    if (p.returnPackage) props.returnPackage = { ...p.returnPackage };
-    props.diagnosticsPath = p.diagnosticsPath;
-    props.logLevel = p.logLevel;
-    props.backupDriveManifest = p.backupDriveManifest;
-    props.cancelRequested = p.cancelRequested;
-    props.state = p.state;
-    if (p.percentComplete !== undefined) props.percentComplete = p.percentComplete;
-    if (p.incompleteBlobListUri !== undefined) props.incompleteBlobListUri = p.incompleteBlobListUri;
-    if (p.driveList) {
-      // bitLockerKey is write-only: never part of a job response.
-      props.driveList = p.driveList.map(({ bitLockerKey: _omit, ...rest }) => ({ ...rest }));
-    }
-    if (p.export) props.export = structuredClone(p.export);
-    props.provisioningState = p.provisioningState;
-    props.encryptionKey = { ...p.encryptionKey };
-    const site = this.locations.find(job.location);
-    const body: JobResponseBody = {
-      systemData: { ...job.systemData },
-      properties: props,
-      identity: { ...job.identity },
-      id: `/subscriptions/${job.subscriptionId}/resourceGroups/${job.resourceGroup}/providers/Microsoft.ImportExport/jobs/${job.name}`,
-      name: job.name,
-      type: JOB_RESOURCE_TYPE,
-      location: site ? site.displayName : job.location,
-    };
-    if (job.tags) body.tags = { ...job.tags };
-    return body;
+    return renderJob(job, this.locations);
   }
 
   // ---------------------------------------------------------------- Jobs_Create
@@ -494,92 +358,9 @@ export class JobService {
       .map((d) => ({ driveId: d.driveId, bitLockerKey: d.bitLockerKey }));
   }
 
-  // ---------------------------------------------------------------- control: advance
-
   advance(sub: string, rg: string, name: string, body: AdvanceBody): StoredJob {
     const job = this.mustFind(sub, rg, name);
-    const jp = job.properties;
-    const from = jp.state;
-    const to = body.to;
-    if (from === 'Creating') {
-      throw new ArmError(409, 'InvalidJobState', `Job '${job.name}' is still 'Creating': the client must PATCH properties.state='Shipping' before the datacenter can receive drives.`);
-    }
-    if (stateIndex(to) < stateIndex(from) || ((from === 'Completed' || from === 'Closed') && to !== from)) {
-      throw new ArmError(409, 'InvalidTransition', `Cannot move job '${job.name}' backwards or between terminal states: '${from}' -> '${to}'.`);
-    }
-    const drives = jp.driveList ?? [];
-    for (const id of [...(body.neverReceived ?? []), ...Object.keys(body.driveStates ?? {})]) {
-      if (!drives.some((d) => d.driveId === id)) throw new ArmError(400, 'InvalidParameter', `driveId '${id}' is not part of job '${job.name}'`, 'driveStates');
-    }
-    const never = new Set(body.neverReceived ?? []);
-    const now = this.store.now();
-    const account = jp.storageAccountId.split('/').pop() ?? 'account';
-    const uri = (driveId: string, kind: string) =>
-      `https://${account}.blob.core.windows.net/${jp.diagnosticsPath}/waies/${job.name}_${driveId}_${logStamp(now)}_${kind}.xml`;
-    const cancelled = jp.cancelRequested;
-
-    // Walk every intermediate stage so jumps fill in everything in between (a terminal job only takes driveStates).
-    const terminal = from === 'Completed' || from === 'Closed';
-    for (let i = Math.max(stateIndex(from), 1) + (to === from ? 0 : 1); !terminal && i <= stateIndex(to); i++) {
-      const stage: JobState = i === stateIndex(to) ? to : (JOB_STATES[i] ?? to);
-      const pct = stage === 'Transferring' ? (body.percentComplete ?? jp.percentComplete ?? 0) : 100;
-      for (const d of drives) {
-        const skip = never.has(d.driveId) || d.state === 'NeverReceived';
-        switch (stage) {
-          case 'Received':
-            d.state = skip ? 'NeverReceived' : 'Received';
-            break;
-          case 'Transferring':
-            if (skip) break;
-            d.state = 'Transferring';
-            d.copyStatus = cancelled ? 'Cancelled' : 'InProgress';
-            d.percentComplete = cancelled ? 0 : pct;
-            d.bytesSucceeded = cancelled ? 0 : Math.round((NOTIONAL_DRIVE_BYTES * pct) / 100);
-            d.errorLogUri = uri(d.driveId, 'error');
-            if (jp.logLevel === 'Verbose') d.verboseLogUri = uri(d.driveId, 'verbose');
-            if (jp.backupDriveManifest) d.manifestUri = uri(d.driveId, 'manifest');
-            break;
-          case 'Packaging':
-            if (skip) break;
-            d.state = 'Completed';
-            d.copyStatus = cancelled ? 'Cancelled' : 'Completed';
-            d.percentComplete = cancelled ? 0 : 100;
-            d.bytesSucceeded = cancelled ? 0 : NOTIONAL_DRIVE_BYTES;
-            break;
-          case 'Completed':
-          case 'Closed':
-            if (skip) break;
-            d.state = 'ShippedBack';
-            break;
-          default:
-            break;
-        }
-      }
-      if (stage === 'Transferring') jp.percentComplete = cancelled ? 0 : pct;
-      if (stage === 'Packaging') jp.percentComplete = cancelled ? 0 : 100;
-      if (stage === 'Completed' || stage === 'Closed') {
-        const site = this.locations.find(job.shippingSite);
-        jp.returnPackage = {
-          carrierName: jp.returnShipping?.carrierName ?? site?.supportedCarriers[0] ?? 'FedEx',
-          trackingNumber: trackingNumber(),
-          driveCount: drives.filter((d) => d.state === 'ShippedBack' || d.state === 'CompletedMoreInfo' || d.state === 'Completed').length,
-          shipDate: usDate(now),
-        };
-        job.terminalSince = armTimestamp(now);
-      }
-      jp.state = stage;
-    }
-    for (const [id, s] of Object.entries(body.driveStates ?? {})) {
-      const d = drives.find((x) => x.driveId === id);
-      if (!d) continue;
-      d.state = s as DriveState;
-      if (s === 'CompletedMoreInfo') d.copyStatus = 'CompletedWithErrors';
-      if (s === 'Completed') d.copyStatus = 'Completed';
-    }
-    if (body.percentComplete !== undefined && jp.state === 'Transferring') {
-      jp.percentComplete = body.percentComplete;
-      for (const d of drives) if (d.state === 'Transferring') d.percentComplete = body.percentComplete;
-    }
+    advanceJob(job, body, this.store.now(), this.locations);
     this.store.save();
     return job;
   }

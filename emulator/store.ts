@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, chmodSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import path from 'node:path';
+import { defaultSettings, type DataBoxJob, type DataBoxPersisted, type LroOperation } from './databox/model';
+import type { RegionOverride } from './databox/regions';
 import type { DeliveryPackage, EncryptionKey, ExportInfo, ReturnAddress, ReturnShipping } from './schemas';
 
 export const JOB_STATES = ['Creating', 'Shipping', 'Received', 'Transferring', 'Packaging', 'Completed', 'Closed'] as const;
@@ -98,6 +100,36 @@ export interface PersistedState {
   jobs: StoredJob[];
   /** Location short name → alternate short names (closed/opened through the control API). */
   locationOverrides: Record<string, string[]>;
+  /** Microsoft.DataBox jobs, operations and region overrides (absent in files written before it existed). */
+  databox?: DataBoxPersisted;
+}
+
+/** The Data Box part of the state, in memory. */
+export class DataBoxState {
+  readonly jobs = new Map<string, DataBoxJob>();
+  readonly operations = new Map<string, LroOperation>();
+  regionOverrides: Record<string, RegionOverride> = {};
+  settings = defaultSettings();
+
+  load(p: DataBoxPersisted | undefined): void {
+    this.clear();
+    if (!p) return;
+    for (const j of p.jobs) this.jobs.set(jobKey(j.subscriptionId, j.resourceGroup, j.name), j);
+    for (const o of p.operations) this.operations.set(o.id, o);
+    this.regionOverrides = p.regionOverrides;
+    this.settings = { ...defaultSettings(), ...p.settings };
+  }
+
+  clear(): void {
+    this.jobs.clear();
+    this.operations.clear();
+    this.regionOverrides = {};
+    this.settings = defaultSettings();
+  }
+
+  persisted(): DataBoxPersisted {
+    return { jobs: [...this.jobs.values()], operations: [...this.operations.values()], regionOverrides: this.regionOverrides, settings: this.settings };
+  }
 }
 
 export const STATE_FILE = 'state.json';
@@ -114,6 +146,7 @@ export const RETENTION_MS = 90 * DAY_MS;
 export class Store {
   readonly jobs = new Map<string, StoredJob>();
   locationOverrides: Record<string, string[]> = {};
+  readonly databox = new DataBoxState();
   clockOffsetMs = 0;
   private seq = 0;
   readonly file: string;
@@ -127,6 +160,7 @@ export class Store {
       this.clockOffsetMs = raw.clockOffsetMs;
       this.seq = raw.seq;
       this.locationOverrides = raw.locationOverrides;
+      this.databox.load(raw.databox);
       for (const j of raw.jobs) this.jobs.set(jobKey(j.subscriptionId, j.resourceGroup, j.name), j);
     }
   }
@@ -143,6 +177,7 @@ export class Store {
   reset(): void {
     this.jobs.clear();
     this.locationOverrides = {};
+    this.databox.clear();
     this.clockOffsetMs = 0;
     this.seq = 0;
     this.save();
@@ -195,6 +230,7 @@ export class Store {
       seq: this.seq,
       jobs: [...this.jobs.values()],
       locationOverrides: this.locationOverrides,
+      databox: this.databox.persisted(),
     };
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });

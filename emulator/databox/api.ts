@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { ArmError } from '../errors';
+import type { Reply } from '../http';
+import { parseSkipToken, skipToken } from '../importexport-api';
+import type { AzureApi, AzureRequest } from '../router';
+import type { Store } from '../store';
+import type { DataBoxJobs } from './jobs';
+import { DATABOX_API_VERSIONS, type DataBoxJob, type LroOperation, type LroOperationName } from './model';
+import { renderJob } from './render';
+import { OPERATIONS_LIST, type DataBoxService } from './service';
+
+const SUB = '/subscriptions/:subscriptionId/providers/Microsoft.DataBox';
+const RG = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/providers/Microsoft.DataBox';
+const JOB = `${RG}/jobs/:jobName`;
+const PAGE_SIZE = 50;
+/** Finished operations are kept (repeat polls answer the same) up to this many. */
+const MAX_OPERATIONS = 10_000;
+
+/** Microsoft.DataBox (swagger 2025-02-01, also answering 2022-12-01 and 2025-07-01). */
+export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: Store): AzureApi {
+  const p = (r: AzureRequest) => ({ sub: r.params.subscriptionId ?? '', rg: r.params.resourceGroup ?? '', name: r.params.jobName ?? '' });
+  const expand = (r: AzureRequest) => (r.query.get('$expand') ?? '').split(',').some((x) => x.trim().toLowerCase() === 'details');
+  const render = (r: AzureRequest, job: DataBoxJob, details = expand(r)) => renderJob(job, { details, apiVersion: r.apiVersion });
+
+  /** Answers a long-running operation as the settings say: 200 now, or 202 + Location + Retry-After, or a bare 202. */
+  const longRunning = (r: AzureRequest, operation: LroOperationName, job: DataBoxJob, done: Reply): Reply => {
+    const setting = store.databox.settings.lro[operation];
+    if (setting.mode === 'sync') return done;
+    if (setting.mode === 'async-no-location') return { status: 202 };
+    const op: LroOperation = {
+      id: randomUUID(),
+      operation,
+      subscriptionId: job.subscriptionId,
+      resourceGroup: job.resourceGroup,
+      jobName: job.name,
+      pollsLeft: setting.polls,
+      retryAfterSeconds: setting.retryAfterSeconds,
+    };
+    const ops = store.databox.operations;
+    ops.set(op.id, op);
+    if (ops.size > MAX_OPERATIONS) ops.delete(ops.keys().next().value ?? '');
+    store.save();
+    return { status: 202, headers: pollHeaders(r, op, job.location) };
+  };
+  const pollHeaders = (r: AzureRequest, op: LroOperation, location: string): Record<string, string> => ({
+    Location: `${r.origin}/subscriptions/${op.subscriptionId}/providers/Microsoft.DataBox/locations/${location}/operationResults/${op.id}?api-version=${r.apiVersion}`,
+    'Retry-After': String(op.retryAfterSeconds),
+  });
+
+  const list = (r: AzureRequest, byResourceGroup: boolean): Reply => {
+    const { sub, rg } = p(r);
+    const all = jobs.list(sub, byResourceGroup ? rg : undefined);
+    const skip = parseSkipToken(r.query.get('$skipToken') ?? r.query.get('$skiptoken'), '$skipToken');
+    const body: { value: unknown[]; nextLink?: string } = { value: all.slice(skip, skip + PAGE_SIZE).map((j) => render(r, j)) };
+    if (skip + PAGE_SIZE < all.length) body.nextLink = `${r.origin}${r.pathname}?api-version=${r.apiVersion}&$skipToken=${skipToken(skip + PAGE_SIZE)}`;
+    return { status: 200, body };
+  };
+
+  const location = (r: AzureRequest) => r.params.location ?? '';
+  return {
+    name: 'databox',
+    namespace: 'Microsoft.DataBox',
+    apiVersions: DATABOX_API_VERSIONS,
+    routes: [
+      { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.DataBox/operations', handler: () => ({ status: 200, body: { value: OPERATIONS_LIST } }) },
+      { operation: 'Jobs_List', method: 'GET', path: `${SUB}/jobs`, handler: (r) => list(r, false) },
+      { operation: 'Jobs_ListByResourceGroup', method: 'GET', path: `${RG}/jobs`, handler: (r) => list(r, true) },
+      {
+        operation: 'Jobs_Get',
+        method: 'GET',
+        path: JOB,
+        handler: (r) => {
+          const { sub, rg, name } = p(r);
+          return { status: 200, body: render(r, jobs.mustFind(sub, rg, name)) };
+        },
+      },
+      {
+        operation: 'Jobs_Create',
+        method: 'PUT',
+        path: JOB,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          const job = jobs.create(sub, rg, name, await r.json(true), r.caller);
+          return longRunning(r, 'Jobs_Create', job, { status: 200, body: render(r, job, true) });
+        },
+      },
+      {
+        operation: 'Jobs_Update',
+        method: 'PATCH',
+        path: JOB,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          const job = jobs.update(sub, rg, name, await r.json(true), r.caller);
+          return longRunning(r, 'Jobs_Update', job, { status: 200, body: render(r, job, true) });
+        },
+      },
+      {
+        operation: 'Jobs_Delete',
+        method: 'DELETE',
+        path: JOB,
+        handler: (r) => {
+          const { sub, rg, name } = p(r);
+          const job = jobs.find(sub, rg, name);
+          if (!jobs.delete(sub, rg, name) || !job) return { status: 204 };
+          return longRunning(r, 'Jobs_Delete', job, { status: 200 });
+        },
+      },
+      {
+        operation: 'OperationResults_Get',
+        method: 'GET',
+        path: `${SUB}/locations/:location/operationResults/:operationId`,
+        handler: (r) => {
+          const op = store.databox.operations.get(r.params.operationId ?? '');
+          if (!op || op.subscriptionId.toLowerCase() !== (r.params.subscriptionId ?? '').toLowerCase()) {
+            throw new ArmError(404, 'ResourceNotFound', `The operation '${r.params.operationId ?? ''}' was not found.`);
+          }
+          if (op.pollsLeft > 0) {
+            op.pollsLeft -= 1;
+            store.save();
+            return { status: 202, headers: pollHeaders(r, op, location(r)) };
+          }
+          if (op.operation === 'Jobs_Delete') return { status: 204 };
+          const job = jobs.mustFind(op.subscriptionId, op.resourceGroup, op.jobName);
+          return { status: 200, body: render(r, job, true) };
+        },
+      },
+      {
+        operation: 'Jobs_MarkDevicesShipped',
+        method: 'POST',
+        path: `${JOB}/markDevicesShipped`,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          jobs.markDevicesShipped(sub, rg, name, await r.json(true));
+          return { status: 204 };
+        },
+      },
+      {
+        operation: 'Jobs_Cancel',
+        method: 'POST',
+        path: `${JOB}/cancel`,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          jobs.cancel(sub, rg, name, await r.json(true));
+          return { status: 204 };
+        },
+      },
+      {
+        operation: 'Jobs_ListCredentials',
+        method: 'POST',
+        path: `${JOB}/listCredentials`,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          await r.raw(); // sent without a body; anything sent is ignored
+          return { status: 200, body: { value: jobs.listCredentials(sub, rg, name) } };
+        },
+      },
+      {
+        operation: 'Mitigate',
+        method: 'POST',
+        path: `${JOB}/mitigate`,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          jobs.mitigate(sub, rg, name, await r.json(true));
+          return { status: 204 };
+        },
+      },
+      {
+        operation: 'Jobs_BookShipmentPickUp',
+        method: 'POST',
+        path: `${JOB}/bookShipmentPickUp`,
+        handler: async (r) => {
+          const { sub, rg, name } = p(r);
+          return { status: 200, body: jobs.bookShipmentPickUp(sub, rg, name, await r.json(true)) };
+        },
+      },
+      {
+        operation: 'Service_ListAvailableSkusByResourceGroup',
+        method: 'POST',
+        path: `${RG}/locations/:location/availableSkus`,
+        handler: async (r) => ({ status: 200, body: service.availableSkus(location(r), await r.json(true)) }),
+      },
+      {
+        operation: 'Service_RegionConfiguration',
+        method: 'POST',
+        path: `${SUB}/locations/:location/regionConfiguration`,
+        handler: async (r) => ({ status: 200, body: service.regionConfiguration(location(r), await r.json(true)) }),
+      },
+      {
+        operation: 'Service_RegionConfigurationByResourceGroup',
+        method: 'POST',
+        path: `${RG}/locations/:location/regionConfiguration`,
+        handler: async (r) => ({ status: 200, body: service.regionConfiguration(location(r), await r.json(true)) }),
+      },
+      {
+        operation: 'Service_ValidateInputs',
+        method: 'POST',
+        path: `${SUB}/locations/:location/validateInputs`,
+        handler: async (r) => ({ status: 200, body: service.validateInputs(location(r), await r.json(true)) }),
+      },
+      {
+        operation: 'Service_ValidateInputsByResourceGroup',
+        method: 'POST',
+        path: `${RG}/locations/:location/validateInputs`,
+        handler: async (r) => ({ status: 200, body: service.validateInputs(location(r), await r.json(true)) }),
+      },
+      {
+        operation: 'Service_ValidateAddress',
+        method: 'POST',
+        path: `${SUB}/locations/:location/validateAddress`,
+        handler: async (r) => ({ status: 200, body: service.validateAddress(location(r), await r.json(true)) }),
+      },
+    ],
+  };
+}
+
