@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   PrepareRequestSchema,
   type PrepareProgress,
@@ -20,12 +22,14 @@ import {
 import { Journal, writeFileDurably, type JournalRecord } from './journal';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, buildManifest, type ManifestBlob } from './manifest';
 import { blockId, toManifestPath } from './names';
-import { buildPlan, getOrigin, inventory, inventoryDigest, requestDigest, setOrigin, type Plan, type PlannedFile } from './plan';
-import { RangeJobError, RangePool, type RangeJob } from './pool';
+import { buildPlan, getOrigin, inventory, inventoryDigest, requestDigest, setOrigin, type Plan, type PlannedDrive, type PlannedFile } from './plan';
+import { CopyJobError, CopyPool, type BatchReply, type CopyItem } from './pool';
 import type { DriveIdDeps } from './driveid';
 
 /** Bytes per unit of work handed to a worker (a multiple of the 4 MiB block size). */
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
+
+const execFileAsync = promisify(execFile);
 
 export interface PrepareOptions {
   onProgress?: (p: PrepareProgress) => void;
@@ -77,14 +81,31 @@ function destPath(plan: Plan, f: PlannedFile): string {
   return path.join(d.path, ...f.rel.split('/'));
 }
 
-function mapJobError(e: unknown, f: PlannedFile): Error {
-  if (e instanceof RangeJobError) {
+function driveWriteError(e: unknown, d: PlannedDrive, what: string, bytes: number): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const msg = (e as Error).message;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new InsufficientCapacityError(`drive ${d.path} (DriveId ${d.driveId}) is full: ${what} failed: ${msg}`, bytes);
+  return new Error(`drive ${d.path} (DriveId ${d.driveId}): ${what} failed: ${msg}`);
+}
+
+function mapJobError(e: unknown, plan: Plan, f: PlannedFile): Error {
+  if (e instanceof CopyJobError) {
     if (e.side === 'source') {
       const permanent = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ESHRUNK', 'ECHANGED', 'ENOTDIR'].includes(e.code ?? '');
+      if (e.code === 'ECHANGED' || e.code === 'ESHRUNK') {
+        // The drive copy of a changing file would match neither its old nor its new content: never leave it looking valid.
+        const dst = destPath(plan, f);
+        if (plan.mode === 'copy' && dst !== f.src) fs.rmSync(dst, { force: true });
+        return new SourceReadError(
+          `source ${f.src} changed while the preparation was copying it (${e.message}); its copy on the drive was removed. Stop whatever writes to the data set, then prepare again`,
+          f.src,
+          false,
+        );
+      }
       return new SourceReadError(`cannot read source ${f.src}: ${e.message}`, f.src, !permanent);
     }
-    if (e.code === 'ENOSPC') return new InsufficientCapacityError(`drive full while writing ${f.rel}: ${e.message}`, f.size);
-    return new Error(`writing ${f.rel} on drive failed: ${e.message}`);
+    const d = plan.drives[f.drive];
+    if (d) return driveWriteError(Object.assign(new Error(e.message), { code: e.code }), d, `writing ${f.rel}`, f.size);
   }
   return e instanceof Error ? e : new Error(String(e));
 }
@@ -172,10 +193,15 @@ async function execute(
   const progress: PrepareProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal };
   const emit = () => opts.onProgress?.({ ...progress });
   const copy = req.mode === 'copy';
-  // One worker more than cores: the workers do synchronous I/O, so a spare one keeps the CPUs hashing while another waits on the disk.
+  // One worker more than cores: the workers do synchronous I/O, so a spare one keeps the CPUs busy while another waits on the disk.
   const poolSize = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()) + 1);
-  const pool = new RangePool(poolSize, plan.blockSize);
+  const pool = new CopyPool(poolSize);
   const syncData = opts.syncData ?? true;
+  const writesDrives = copy || files.some((f) => f.kind === 'aux');
+  // One syncfs per drive per journal commit (as `cp && sync` does) instead of one fdatasync per file.
+  const syncfs = syncData && writesDrives && canSyncFileSystems(plan.drives.map((d) => d.path));
+  const durable = new DurableJournal(journal, syncfs);
+  log(`copying with ${poolSize} workers, MD5 by ${pool.hasher === 'simd' ? 'the multi-buffer SIMD kernel' : 'node:crypto'}, data made durable by ${!syncData ? 'nothing (--no-sync)' : syncfs ? 'syncfs per drive' : 'fdatasync per file'}`);
 
   const isFileDone = (fi: number) => (segs[fi] ?? []).every((s) => done[fi]?.has(s.offset));
   try {
@@ -202,19 +228,20 @@ async function execute(
     }
     if (toVerify.length) {
       log(`verifying ${toVerify.length} journaled ranges of partially copied files`);
-      await Promise.all(
-        toVerify.map(async (s) => {
-          const f = files[s.file] as PlannedFile;
-          const dm = done[s.file] as Map<number, { h: string[] }>;
-          const rec = dm.get(s.offset);
-          try {
-            const r = await pool.run({ src: destPath(plan, f), dst: null, offset: s.offset, length: s.length, blockSize: plan.blockSize, whole: false, sync: false, fileSize: -1 });
-            if (!rec || r.hashes.join() !== rec.h.join()) dm.delete(s.offset);
-          } catch {
-            dm.delete(s.offset);
-          }
-        }),
-      );
+      const items = toVerify.map((s): CopyItem => ({ src: destPath(plan, files[s.file] as PlannedFile), dst: null, offset: s.offset, length: s.length, blockSize: plan.blockSize, fileSize: -1, sync: false }));
+      await runQueue(batchesOf(toVerify.map((s, i) => ({ seg: s, item: items[i] as CopyItem }))), poolSize, opts.signal, async (batch) => {
+        let reply: BatchReply;
+        try {
+          reply = await pool.run(batch.map((b) => b.item));
+        } catch {
+          reply = { results: [] };
+        }
+        batch.forEach((b, i) => {
+          const dm = done[b.seg.file] as Map<number, { h: string[] }>;
+          const got = reply.results[i];
+          if (!got || got.join() !== dm.get(b.seg.offset)?.h.join()) dm.delete(b.seg.offset);
+        });
+      });
     }
     for (let fi = 0; fi < files.length; fi++) {
       for (const s of segs[fi] ?? []) if (done[fi]?.has(s.offset)) progress.bytesDone += s.length;
@@ -222,46 +249,55 @@ async function execute(
     }
     emit();
 
-    // 4. Copy + hash the rest, several ranges at once.
-    const queue: Seg[] = [];
-    for (let fi = 0; fi < files.length; fi++) for (const s of segs[fi] ?? []) if (!done[fi]?.has(s.offset)) queue.push(s);
-    if (queue.length) log(`${queue.length} ranges to ${copy ? 'copy and hash' : 'hash'} with ${poolSize} workers`);
-    await runQueue(queue, poolSize * 2, opts.signal, async (s) => {
-      const f = files[s.file] as PlannedFile;
-      progress.currentFile = f.src;
-      const job: RangeJob = {
-        src: f.src,
-        dst: copy || f.kind === 'aux' ? destPath(plan, f) : null,
-        offset: s.offset,
-        length: s.length,
-        blockSize: plan.blockSize,
-        whole: f.kind === 'aux',
-        sync: syncData,
-        fileSize: f.size,
-      };
-      if (job.dst === f.src) job.dst = null;
-      let r;
-      try {
-        r = await pool.run(job);
-      } catch (e) {
-        throw mapJobError(e, f);
+    // 4. Copy + hash the rest: batches of ranges, the drives interleaved so that all are written at once.
+    const perDrive = plan.drives.map(() => [] as { seg: Seg; item: CopyItem }[]);
+    for (let fi = 0; fi < files.length; fi++) {
+      const f = files[fi] as PlannedFile;
+      for (const s of segs[fi] ?? []) {
+        if (done[fi]?.has(s.offset)) continue;
+        let dst = copy || f.kind === 'aux' ? destPath(plan, f) : null;
+        if (dst === f.src) dst = null;
+        const item: CopyItem = { src: f.src, dst, offset: s.offset, length: s.length, blockSize: plan.blockSize, fileSize: f.size, mtimeMs: f.mtimeMs, sync: syncData && !syncfs };
+        perDrive[f.drive]?.push({ seg: s, item });
       }
-      if (f.kind === 'aux' && r.whole !== f.hash)
-        throw new SourceReadError(`${f.src} changed since it was validated (MD5 ${r.whole ?? '?'} ≠ ${f.hash ?? '?'})`, f.src, false);
-      const rec: JournalRecord = r.whole === undefined ? { t: 'seg', f: s.file, o: s.offset, h: r.hashes } : { t: 'seg', f: s.file, o: s.offset, h: r.hashes, w: r.whole };
-      journal.append(rec);
-      done[s.file]?.set(s.offset, r.whole === undefined ? { h: r.hashes } : { h: r.hashes, w: r.whole });
+    }
+    const batches = interleave(perDrive.map(batchesOf));
+    const remaining = batches.reduce((n, b) => n + b.length, 0);
+    if (remaining) log(`${remaining} ranges in ${batches.length} batches to ${copy ? 'copy and hash' : 'hash'}`);
+    const record = (s: Seg, hashes: string[]) => {
+      const f = files[s.file] as PlannedFile;
+      // Metadata / properties files are at most 1 MiB: their whole-file MD5 is their one block's.
+      const whole = f.kind === 'aux' ? (hashes[0] ?? EMPTY_MD5) : undefined;
+      if (f.kind === 'aux' && whole !== f.hash) throw new SourceReadError(`${f.src} changed since it was validated (MD5 ${whole ?? '?'} ≠ ${f.hash ?? '?'})`, f.src, false);
+      const rec: JournalRecord = whole === undefined ? { t: 'seg', f: s.file, o: s.offset, h: hashes } : { t: 'seg', f: s.file, o: s.offset, h: hashes, w: whole };
+      durable.add(rec, copy || f.kind === 'aux' ? (plan.drives[f.drive]?.path ?? null) : null);
+      done[s.file]?.set(s.offset, whole === undefined ? { h: hashes } : { h: hashes, w: whole });
       progress.bytesDone += s.length;
       if (isFileDone(s.file)) progress.filesDone++;
+    };
+    await runQueue(batches, poolSize * 2, opts.signal, async (batch) => {
+      progress.currentFile = batch[0]?.item.src;
+      let reply: BatchReply;
+      try {
+        reply = await pool.run(batch.map((b) => b.item));
+      } catch (e) {
+        throw mapJobError(e, plan, files[batch[0]?.seg.file ?? 0] as PlannedFile);
+      }
+      reply.results.forEach((hashes, i) => record((batch[i] as { seg: Seg }).seg, hashes));
       emit();
+      if (reply.failure) {
+        const failed = batch[reply.results.length] as { seg: Seg; item: CopyItem };
+        throw mapJobError(new CopyJobError(reply.failure.message, reply.failure.side, reply.failure.code), plan, files[failed.seg.file] as PlannedFile);
+      }
     });
-    journal.commit();
+    await durable.drain();
   } finally {
     await pool.close();
+    await durable.drain().catch(() => undefined);
   }
   if (opts.signal?.aborted) throw new PrepareCancelledError();
 
-  // 5. Manifests.
+  // 5. Manifests (every byte they describe is durable on its drive by now).
   delete progress.currentFile;
   const out: PreparedDrive[] = [];
   for (const [di, d] of plan.drives.entries()) {
@@ -292,7 +328,11 @@ async function execute(
       byteCount += f.size;
     }
     const xml = buildManifest({ driveId: d.driveId, blobs }, blockId);
-    writeFileDurably(path.join(d.path, MANIFEST_FILE_NAME), xml);
+    try {
+      writeFileDurably(path.join(d.path, MANIFEST_FILE_NAME), xml);
+    } catch (e) {
+      throw driveWriteError(e, d, `writing ${MANIFEST_FILE_NAME} (${xml.length} bytes)`, xml.length);
+    }
     const hash = createHash('md5').update(xml).digest('hex').toUpperCase();
     journal.append({ t: 'manifest', d: di, hash, size: xml.length });
     out.push({
@@ -309,6 +349,91 @@ async function execute(
   journal.commit();
   emit();
   return { drives: out };
+}
+
+const EMPTY_MD5 = createHash('md5').digest('hex').toUpperCase();
+/** A batch is one message to a worker: enough bytes that messages cost nothing, few enough that progress and the journal move often. */
+const BATCH_BYTES = 16 * 1024 * 1024;
+const BATCH_ITEMS = 64;
+
+function batchesOf<T extends { item: CopyItem }>(list: T[]): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const x of list) {
+    if (cur.length && (bytes + x.item.length > BATCH_BYTES || cur.length >= BATCH_ITEMS)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(x);
+    bytes += x.item.length;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Round-robin over the drives' batch lists. */
+function interleave<T>(lists: T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  return out;
+}
+
+function canSyncFileSystems(drivePaths: string[]): boolean {
+  if (process.platform !== 'linux') return false;
+  return drivePaths.every((p) => spawnSync('sync', ['-f', p], { stdio: 'ignore' }).status === 0);
+}
+
+/**
+ * Journals finished ranges only once their bytes are durable: with syncfs, each round syncs the
+ * file systems of the drives the pending ranges were written to, then appends and commits
+ * them, while the workers keep copying.
+ */
+class DurableJournal {
+  private pending: { rec: JournalRecord; drive: string | null }[] = [];
+  private flushing: Promise<void> | undefined;
+  private error: unknown;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly syncfs: boolean,
+  ) {}
+
+  add(rec: JournalRecord, drive: string | null): void {
+    this.pending.push({ rec, drive });
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.flushing || this.error !== undefined) return;
+    this.flushing = this.loop().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.length) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const round = this.pending.splice(0);
+        if (this.syncfs) {
+          const drives = [...new Set(round.map((r) => r.drive).filter((d): d is string => d !== null))];
+          await Promise.all(drives.map((d) => execFileAsync('sync', ['-f', d])));
+        }
+        for (const r of round) this.journal.append(r.rec);
+        this.journal.commit();
+      }
+    } catch (e) {
+      this.error = e;
+    }
+  }
+
+  /** Waits until everything added is durable and journaled. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.error !== undefined) throw this.error instanceof Error ? this.error : new Error(String(this.error));
+  }
 }
 
 function tryCompletedResult(req: PrepareRequest, plan: Plan, manifests: Map<number, { hash: string; size: number }>): PrepareResult | undefined {

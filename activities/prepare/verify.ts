@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, parseManifest, type ParsedManifest } from './manifest';
-import { RangePool } from './pool';
+import { CopyPool, type BatchReply } from './pool';
 
 export interface VerifyMismatch {
   /** Path relative to the drive root (manifest notation, `\dir\file`). */
@@ -20,11 +20,19 @@ export interface VerifyResult {
   mismatches: VerifyMismatch[];
 }
 
+export interface VerifyProgress {
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  currentFile?: string;
+}
+
 export interface VerifyOptions {
   /** The manifest hash recorded for the job (PrepareResult.manifestHash); checked when given. */
   expectedManifestHash?: string;
   concurrency?: number;
-  onProgress?: (p: { bytesDone: number; bytesTotal: number; currentFile?: string }) => void;
+  onProgress?: (p: VerifyProgress) => void;
 }
 
 function onDrive(drivePath: string, manifestPath: string): string {
@@ -111,29 +119,63 @@ export async function verifyDrive(drivePath: string, opts: VerifyOptions = {}): 
     }
   }
 
-  const pool = new RangePool(Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism())), 4 * 1024 * 1024);
+  // Each block of a file is checked on its own (the manifest's ranges need not be 4 MiB apart), many per worker message.
+  const pool = new CopyPool(Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism())));
+  const filesTotal = new Set(checks.map((c) => c.abs)).size;
+  const blocksLeft = new Map<string, number>();
+  for (const c of checks) blocksLeft.set(c.abs, (blocksLeft.get(c.abs) ?? 0) + 1);
+  let filesDone = 0;
   let bytesDone = 0;
+  const batches: Check[][] = [];
+  let cur: Check[] = [];
+  let curBytes = 0;
+  for (const c of checks) {
+    if (cur.length && (curBytes + c.length > 16 * 1024 * 1024 || cur.length >= 64)) {
+      batches.push(cur);
+      cur = [];
+      curBytes = 0;
+    }
+    cur.push(c);
+    curBytes += c.length;
+  }
+  if (cur.length) batches.push(cur);
   try {
     let next = 0;
     const lane = async () => {
-      while (next < checks.length) {
-        const c = checks[next++] as Check;
-        let actual: string;
+      while (next < batches.length) {
+        const batch = batches[next++] as Check[];
+        let reply: BatchReply;
         try {
-          const r = await pool.run({ src: c.abs, dst: null, offset: c.offset, length: c.length, blockSize: c.length, whole: false, sync: false, fileSize: -1 });
-          actual = r.hashes[0] ?? '';
+          reply = await pool.run(batch.map((c) => ({ src: c.abs, dst: null, offset: c.offset, length: c.length, blockSize: c.length, fileSize: -1, sync: false })));
         } catch (e) {
-          actual = `unreadable (${(e as Error).message})`;
+          reply = { results: [], failure: { side: 'source', message: (e as Error).message } };
         }
-        if (actual !== c.hash) mismatches.push({ file: c.file, blob: c.blob, offset: c.offset, expected: c.hash, actual, reason: c.reason });
-        bytesDone += c.length;
-        opts.onProgress?.({ bytesDone, bytesTotal, currentFile: c.file });
+        for (const [i, c] of batch.entries()) {
+          const got = reply.results[i]?.[0];
+          // A failed block only makes that block unreadable; the rest of the batch is checked again on its own.
+          const actual = got ?? (i === reply.results.length ? `unreadable (${reply.failure?.message ?? 'error'})` : await hashOne(pool, c));
+          if (actual !== c.hash) mismatches.push({ file: c.file, blob: c.blob, offset: c.offset, expected: c.hash, actual, reason: c.reason });
+          bytesDone += c.length;
+          const left = (blocksLeft.get(c.abs) ?? 1) - 1;
+          blocksLeft.set(c.abs, left);
+          if (left === 0) filesDone++;
+        }
+        opts.onProgress?.({ filesDone, filesTotal, bytesDone, bytesTotal, currentFile: batch[batch.length - 1]?.file ?? '' });
       }
     };
-    await Promise.all(Array.from({ length: 4 }, lane));
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism())) }, lane));
   } finally {
     await pool.close();
   }
   mismatches.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.offset ?? -1) - (b.offset ?? -1)));
   return { ok: mismatches.length === 0, mismatches };
+}
+
+async function hashOne(pool: CopyPool, c: { abs: string; offset: number; length: number }): Promise<string> {
+  try {
+    const r = await pool.run([{ src: c.abs, dst: null, offset: c.offset, length: c.length, blockSize: c.length, fileSize: -1, sync: false }]);
+    return r.results[0]?.[0] ?? `unreadable (${r.failure?.message ?? 'error'})`;
+  } catch (e) {
+    return `unreadable (${(e as Error).message})`;
+  }
 }

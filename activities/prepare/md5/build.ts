@@ -6,7 +6,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ASC_FLAGS, KERNEL_SOURCE, kernelFile } from './kernel';
+import { ASC_FLAGS, KERNEL_SOURCE, kernelFile, wasm } from './kernel';
+
+/** The part of AssemblyScript's compiler API used here (its typings need a newer module resolution than the project's). */
+interface Asc {
+  main(
+    argv: string[],
+    options: {
+      readFile: (name: string, baseDir: string) => string | null;
+      writeFile: (name: string, contents: Uint8Array | string, baseDir: string) => void;
+      listFiles: (dirname: string, baseDir: string) => string[];
+      stderr: { write: (s: string | Uint8Array) => void };
+    },
+  ): Promise<{ error: Error | null }>;
+}
+const ASC_MODULE = 'assemblyscript/asc';
 
 // asc compiles only files named *.ts; the source is kept as .as so that tsc and eslint leave it alone.
 const VIRTUAL_ENTRY = 'md5x4.ts';
@@ -15,7 +29,7 @@ async function main(): Promise<void> {
   const out = kernelFile();
   if (fs.existsSync(out) && !process.argv.includes('--force')) return;
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const asc = await import('assemblyscript/asc');
+  const asc = (await import(ASC_MODULE)) as Asc;
   const stderr: string[] = [];
   let binary: Uint8Array | undefined;
   const result = await asc.main([VIRTUAL_ENTRY, ...ASC_FLAGS, '--outFile', 'md5x4.wasm'], {
@@ -24,14 +38,18 @@ async function main(): Promise<void> {
       if (name.endsWith('.wasm') && typeof contents !== 'string') binary = contents;
     },
     listFiles: () => [],
-    stderr: { write: (s: string | Uint8Array) => stderr.push(String(s)) },
+    stderr: {
+      write: (s) => {
+        stderr.push(String(s));
+      },
+    },
   });
   if (result.error || !binary) {
     process.stderr.write(`[md5] could not compile the multi-buffer MD5 kernel (preparation will hash with node:crypto): ${result.error?.message ?? 'no output'}\n${stderr.join('')}`);
     return;
   }
   // Validate before publishing, and publish atomically, so a reader never loads half a file.
-  new WebAssembly.Module(binary);
+  new wasm.Module(binary);
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, binary);
   fs.renameSync(tmp, out);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { wasm, type KernelModule } from './kernel';
 
 /**
  * Hashes up to four independent blocks at once. The caller reads data straight into `lanes[i]`
@@ -16,7 +17,7 @@ export const LANES = 4;
 export const LANE_CAPACITY = 4 * 1024 * 1024;
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
+  memory: { buffer: ArrayBuffer };
   laneOffset(lane: number): number;
   laneCapacity(): number;
   digestOffset(): number;
@@ -60,9 +61,9 @@ class CryptoBlockHasher implements BlockHasher {
 }
 
 /** A hasher over the compiled SIMD kernel, or over node:crypto when `kernel` is null. */
-export function createBlockHasher(kernel: WebAssembly.Module | null): BlockHasher {
+export function createBlockHasher(kernel: KernelModule | null): BlockHasher {
   if (!kernel) return new CryptoBlockHasher();
-  const instance = new WebAssembly.Instance(kernel, {
+  const instance = new wasm.Instance(kernel, {
     env: {
       abort() {
         throw new Error('MD5 kernel aborted');

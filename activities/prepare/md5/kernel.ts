@@ -30,14 +30,24 @@ export function kernelFile(): string {
   return path.join(CACHE_DIR, `md5x4-${digest}.wasm`);
 }
 
-let loaded: WebAssembly.Module | null | undefined;
+/** A compiled kernel (a WebAssembly.Module: structured-cloneable, so it is compiled once and handed to every worker thread). */
+export type KernelModule = object;
+
+/** The WebAssembly API as used here (the project's @types/node predates its global declarations). */
+export interface WasmApi {
+  Module: new (bytes: Uint8Array) => KernelModule;
+  Instance: new (module: KernelModule, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
+}
+export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let loaded: KernelModule | null | undefined;
 
 /** The compiled kernel, or null when it has not been built or this runtime lacks WebAssembly SIMD (callers then use node:crypto). */
-export function loadKernelModule(): WebAssembly.Module | null {
+export function loadKernelModule(): KernelModule | null {
   if (loaded !== undefined) return loaded;
   const file = kernelFile();
   try {
-    loaded = new WebAssembly.Module(fs.readFileSync(file));
+    loaded = new wasm.Module(fs.readFileSync(file));
     debug('multi-buffer MD5 kernel loaded from %s', file);
   } catch (e) {
     loaded = null;
