@@ -244,28 +244,40 @@ export function createDataBoxPort(config: AzureConfig, options: DataBoxPortOptio
 
     async findShippingSite(req, opts = {}) {
       const location = req.locationName.replace(/\s+/g, '').toLowerCase();
-      const region = await sdkCall(call('Service_RegionConfiguration', opts), RegionConfigurationResponseSchema, (o) =>
-        sdk(req.subscriptionId).service.regionConfiguration(location, { datacenterAddressRequest: { storageLocation: location, skuName: CUSTOMER_DISK_SKU } }, o),
-      );
-      const address = region.body.datacenterAddressResponse;
-      const site: ShippingSite | undefined = address === undefined ? undefined : siteFromDatacenterAddress(address, { subscriptionId: req.subscriptionId, location });
-      const country = req.country ?? site?.address?.countryOrRegion;
-      if (req.resourceGroup === undefined || country === undefined) {
-        throw new AzurePortError('InvalidAzureRequest', `Data Box sku availability needs ${req.resourceGroup === undefined ? 'resourceGroup' : 'country'} for ${location}`, {
-          problems: [{ field: req.resourceGroup === undefined ? 'resourceGroup' : 'country', message: 'is required for the Data Box API' }],
+      if (req.resourceGroup === undefined) {
+        throw new AzurePortError('InvalidAzureRequest', `Data Box sku availability is asked per resource group: resourceGroup is required for ${location}`, {
+          problems: [{ field: 'resourceGroup', message: 'is required for the Data Box API' }],
         });
       }
+      const closed = (closedReason: string, site?: ShippingSite): ShippingSite => ({
+        ...(site ?? { api: 'databox', id: locationId(req.subscriptionId, location), locationName: location, displayName: location, alternateLocationNames: [], supportedCarriers: [] }),
+        isOpen: false,
+        closedReason,
+      });
+      let site: ShippingSite;
+      try {
+        const region = await sdkCall(call('Service_RegionConfiguration', opts), RegionConfigurationResponseSchema, (o) =>
+          sdk(req.subscriptionId).service.regionConfiguration(location, { datacenterAddressRequest: { storageLocation: location, skuName: CUSTOMER_DISK_SKU } }, o),
+        );
+        const address = region.body.datacenterAddressResponse;
+        if (address === undefined) {
+          throw new AzurePortError('AzureResponseFormatError', `Service_RegionConfiguration: no datacenter address for ${location} and ${CUSTOMER_DISK_SKU}`, {
+            operation: 'Service_RegionConfiguration',
+            problems: [{ field: 'datacenterAddressResponse', message: 'is missing' }],
+          });
+        }
+        site = siteFromDatacenterAddress(address, { subscriptionId: req.subscriptionId, location });
+      } catch (err) {
+        // The API reference names no error code for an unavailable sku; SkuNotAvailable is the one ARM uses elsewhere.
+        if (err instanceof AzurePortError && err.code === 'SkuNotAvailable') return closed(err.message);
+        throw err;
+      }
+      // A datacenter address alone does not promise the sku can be ordered: ask, whenever the country is known
+      // (an instruction-only address names none, so the request must).
+      const country = req.country ?? site.address?.countryOrRegion;
+      if (country === undefined) return site;
       const closedReason = await skuAvailability({ subscriptionId: req.subscriptionId, resourceGroup: req.resourceGroup, location, country }, opts);
-      if (closedReason !== undefined) {
-        return { ...(site ?? { api: 'databox', id: locationId(req.subscriptionId, location), locationName: location, displayName: location, alternateLocationNames: [], supportedCarriers: [] }), isOpen: false, closedReason };
-      }
-      if (site === undefined) {
-        throw new AzurePortError('AzureResponseFormatError', `Service_RegionConfiguration: no datacenter address for ${location} and ${CUSTOMER_DISK_SKU}`, {
-          operation: 'Service_RegionConfiguration',
-          problems: [{ field: 'datacenterAddressResponse', message: 'is missing' }],
-        });
-      }
-      return site;
+      return closedReason === undefined ? site : closed(closedReason, site);
     },
 
     async createJob(req, opts = {}) {
