@@ -94,9 +94,19 @@ const hostAllowed = (host: string, allowed: readonly string[]): boolean =>
     return rule.startsWith('*.') ? host.endsWith(rule.slice(1)) : host === rule;
   });
 
+/** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, which URLs normalise to `::ffff:102:304`). */
+function mappedIPv4(address: string): string | undefined {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (dotted) return dotted;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return undefined;
+  const [hi, lo] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+}
+
 /** Why an address may not be called, or undefined when it may. */
 export function blockedAddressReason(address: string, allowLoopback: boolean): string | undefined {
-  const v4 = net.isIPv4(address) ? address : /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const v4 = net.isIPv4(address) ? address : mappedIPv4(address);
   if (v4) {
     const [a, b] = v4.split('.').map(Number) as [number, number];
     if (a === 169 && b === 254) return 'a link-local address (cloud metadata services live there)';

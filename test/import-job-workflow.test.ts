@@ -125,6 +125,9 @@ describe('import-job workflow on the dev server', () => {
         assert.ok(err instanceof WorkflowUpdateFailedError);
         assert.ok(err.cause instanceof ApplicationFailure);
         messages.push(err.cause.message);
+        // Programs read the problems from the failure's details, each naming its field.
+        const problems = err.cause.details?.[0] as { field: string; message: string }[] | undefined;
+        if (err.cause.type === 'InvalidShipment') assert.ok(problems?.length && problems.every((p) => typeof p.field === 'string' && p.message), 'problems in details');
         return true;
       });
     }
@@ -153,7 +156,8 @@ describe('import-job workflow on the dev server', () => {
   });
 
   test('a tracking number already used by another job is refused', async () => {
-    const first = await start(await h.spec());
+    const firstSpec = await h.spec();
+    const first = await start(firstSpec);
     await waitForStep(first, 'awaiting-shipping');
     await first.executeUpdate(shipUpdate, { args: [{ carrierName: 'FedEx', trackingNumber: '555566667777', driveCount: 2, shipDate: today() }] });
     await eventually(async () => {
@@ -164,7 +168,7 @@ describe('import-job workflow on the dev server', () => {
     await waitForStep(second, 'awaiting-shipping');
     await rejectsWithCause(
       second.executeUpdate(shipUpdate, { args: [{ carrierName: 'FedEx', trackingNumber: '555566667777', driveCount: 2, shipDate: today() }] }),
-      /already used by job\(s\) import-job-/,
+      new RegExp(`already used by job\\(s\\) ${firstSpec.jobName}$`),
     );
     await second.executeUpdate(cancelUpdate, { args: [{ reason: 'test cleanup' }] });
     await first.terminate('test cleanup');

@@ -19,7 +19,7 @@ import type { PreparedDrive } from '../common/prepare-contract';
 import { problemsFromZodError } from '../common/problems';
 import { ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
 import { ShipmentSchema, type Shipment, type ShipmentInput } from '../common/shipping';
-import { rest, type NotificationKind } from './activities';
+import { rest, type NotificationKind } from './activity-stubs';
 import {
   cancelSignal,
   cancelUpdate,

@@ -1,7 +1,7 @@
 /** Step 3: the Azure job, created idempotently (a retried create finds the job it made). */
 import { workflowInfo } from '@temporalio/workflow';
 import type { ShippingSite } from '../../common/azure-job';
-import { rest } from '../activities';
+import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 
 /** Creates the Azure job at `site`; returns when it was created (workflow time), the start of the shipping window. */

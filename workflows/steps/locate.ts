@@ -5,7 +5,7 @@
 import { condition } from '@temporalio/workflow';
 import { formatAddress } from '../../common/address';
 import type { ShippingSite } from '../../common/azure-job';
-import { rest } from '../activities';
+import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 
 /** The first open site among `candidates` and their alternates (breadth first, each site asked once). */

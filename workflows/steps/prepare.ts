@@ -2,7 +2,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { PreparedDrive } from '../../common/prepare-contract';
 import { DriveIdsKey } from '../../common/search-attributes';
-import { prepareActivitiesFor } from '../activities';
+import { prepareActivitiesFor } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 
 export async function prepareDrives(job: ImportJob): Promise<PreparedDrive[]> {

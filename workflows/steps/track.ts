@@ -1,7 +1,7 @@
 /** Step 6: follow the Azure job until it ends, polling with back-off; alert when shipped drives are not received. */
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import { EXPIRED_JOB_STATE, inTransitStates, terminalStates, type JobSnapshot } from '../../common/azure-job';
-import { rest } from '../activities';
+import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 import type { ImportJobOutcome } from '../import-job-messages';
 

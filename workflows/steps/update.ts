@@ -1,6 +1,6 @@
 /** Step 5: Azure gets the shipment (carrier, tracking number) and the return details, exactly once in effect. */
 import { patched } from '@temporalio/workflow';
-import { rest } from '../activities';
+import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 
 export async function updateShipping(job: ImportJob): Promise<void> {
