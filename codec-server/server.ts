@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { DEFAULT_CODEC_CORS_ORIGINS, DEFAULT_CODEC_SERVER_HOST, DEFAULT_CODEC_SERVER_PORT, MIN_CODEC_TOKEN_LENGTH } from '../security/config';
 import { PayloadDecryptionError, UnknownEncryptionKeyError } from '../security/payload-codec';
 import { redactSecrets } from '../security/redact';
-import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
+import { registerPageBasics, registerRequestHardening, secureCookiesFor, webServerOptions } from '../web/basics';
 import { LoginThrottle, describeWait } from '../web/login-throttle';
 import { registerSessions, sessionOf } from '../web/sessions';
 
@@ -122,6 +122,19 @@ const CSP = { defaultSrc: ["'none'"], formAction: ["'self'"], frameAncestors: ["
 
 /** Builds the Fastify app (not listening). Exposed for tests and for embedding. */
 export async function buildCodecServer(opts: CodecServerOptions): Promise<FastifyInstance> {
+  const app = Fastify(webServerOptions(opts.bodyLimit ?? 16 * 1024 * 1024, opts.publicUrl));
+  await registerRequestHardening(app, { log: opts.onError ?? ((): void => undefined), sendError: (_req, reply, status, message) => sendJsonError(reply, status, message) });
+  await registerCodecEndpoints(app, opts);
+  return app;
+}
+
+const sendJsonError = (reply: FastifyReply, status: number, error: string): FastifyReply => reply.code(status).type('application/json; charset=utf-8').send({ error });
+
+/**
+ * The codec endpoints, sign-in and their auth gate, registered on `app` (the root of a standalone codec server, or
+ * the `/codec` prefix of the Web UI gateway).
+ */
+export async function registerCodecEndpoints(app: FastifyInstance, opts: CodecServerOptions & { cookiePath?: string }): Promise<void> {
   if (typeof opts.token !== 'string' || opts.token.length < MIN_CODEC_TOKEN_LENGTH) {
     throw new Error(`codec server token must be at least ${MIN_CODEC_TOKEN_LENGTH} characters (CODEC_SERVER_TOKEN / CODEC_SERVER_TOKEN_FILE)`);
   }
@@ -131,16 +144,9 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
   const throttle = new LoginThrottle({ now: opts.now });
   const publicOrigin = opts.publicUrl ? new URL(opts.publicUrl).origin : undefined;
 
-  const app = Fastify(webServerOptions(opts.bodyLimit ?? 16 * 1024 * 1024, opts.publicUrl));
-  const sendJsonError = (reply: FastifyReply, status: number, error: string): FastifyReply => reply.code(status).type('application/json; charset=utf-8').send({ error });
-  await registerWebBasics(app, {
-    contentSecurityPolicy: CSP,
-    // The Web UI calls /decode from its own origin (a CORS request, allowed below per origin).
-    crossOriginResourcePolicy: 'cross-origin',
-    log: onError,
-    sendError: (_req, reply, status, message) => sendJsonError(reply, status, message),
-  });
-  await registerSessions(app, { cookieName: SESSION_COOKIE, ttlMs: opts.sessionTtlMs ?? 12 * 60 * 60 * 1000, secure: secureCookiesFor(opts.publicUrl) });
+  // The Web UI calls /decode from its own origin (a CORS request, allowed below per origin).
+  await registerPageBasics(app, { contentSecurityPolicy: CSP, crossOriginResourcePolicy: 'cross-origin' });
+  await registerSessions(app, { cookieName: SESSION_COOKIE, ttlMs: opts.sessionTtlMs ?? 12 * 60 * 60 * 1000, secure: secureCookiesFor(opts.publicUrl), path: opts.cookiePath ?? '/' });
 
   const selfOrigin = (req: FastifyRequest): string => publicOrigin ?? `http://${req.headers.host ?? ''}`;
 
@@ -157,7 +163,8 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
     const p = pathOf(req.url);
     const isLogin = p.endsWith('/login') || p.endsWith('/logout');
     if (origin !== undefined) {
-      const allowed = origins.has(origin) || (isLogin && origin === selfOrigin(req));
+      // Same-origin calls come from pages this server served: its sign-in page, or (gateway) the Web UI itself.
+      const allowed = origins.has(origin) || origin === selfOrigin(req);
       if (!allowed) return sendJsonError(reply, 403, `origin ${origin} is not allowed (CODEC_CORS_ORIGINS)`);
       if (origins.has(origin)) {
         reply.header('Access-Control-Allow-Origin', origin);
@@ -176,7 +183,7 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
       return reply.code(204).send();
     }
     if (req.method === 'OPTIONS') return sendJsonError(reply, 404, 'OPTIONS is only answered as a CORS preflight for …/encode and …/decode');
-    if (isLogin || p === '/healthz') return;
+    if (isLogin || p.endsWith('/healthz')) return;
     if (bearerValid(req) || sessionOf(req)?.get('codecSignedIn') === true) return;
     reply.header('WWW-Authenticate', 'Bearer realm="codec-server"');
     return sendJsonError(reply, 401, 'unauthorized: send Authorization: Bearer <codec server token>, or sign in at /login');
@@ -227,8 +234,7 @@ export async function buildCodecServer(opts: CodecServerOptions): Promise<Fastif
     }
   });
 
-  app.setNotFoundHandler(async (_req, reply) => sendJsonError(reply, 404, 'not found: POST …/encode or …/decode, GET /login'));
-  return app;
+  app.setNotFoundHandler(async (_req, reply) => sendJsonError(reply, 404, 'not found: POST …/encode or …/decode, GET …/login'));
 }
 
 /** Starts the codec server (default 127.0.0.1:8888) and resolves once it is listening. */

@@ -76,20 +76,13 @@ function publicMessage(err: unknown, status: number): string {
   return typeof m === 'string' && m.length > 0 && m.length < 300 ? m : 'The request could not be processed.';
 }
 
-export async function registerWebBasics(app: FastifyInstance, opts: WebBasicsOptions): Promise<void> {
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: opts.contentSecurityPolicy },
-    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts, which origin checks refuse.
-    referrerPolicy: { policy: 'same-origin' },
-    frameguard: { action: 'deny' },
-    crossOriginResourcePolicy: { policy: opts.crossOriginResourcePolicy ?? 'same-origin' },
-    // Plain-http loopback by default; HSTS belongs to the TLS proxy in front.
-    strictTransportSecurity: false,
-  });
-  await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
+/**
+ * Request hygiene for a whole server (register once, on the root instance): HTTP/1.x origin-form requests only,
+ * per-address request limits, and the error handler that answers every exception.
+ */
+export async function registerRequestHardening(app: FastifyInstance, opts: Omit<WebBasicsOptions, 'contentSecurityPolicy' | 'crossOriginResourcePolicy'>): Promise<void> {
   await app.register(fastifyRateLimit, { global: true, max: opts.requestsPerMinute ?? 1200, timeWindow: 60_000 });
   app.addHook('onRequest', async (req, reply) => {
-    reply.header('cache-control', 'no-store');
     // Node's parser also takes HTTP/0.9 and 2.x request lines; this server speaks HTTP/1.x only.
     if (req.raw.httpVersionMajor !== 1) return reply.code(505).type('text/plain; charset=utf-8').send('HTTP Version Not Supported');
     // Origin-form targets only: `*` and absolute-form (`http://host/…`) are for proxies, and the router would map them onto pages.
@@ -112,4 +105,27 @@ export async function registerWebBasics(app: FastifyInstance, opts: WebBasicsOpt
       return reply.code(status).type('text/plain; charset=utf-8').send(publicMessage(err, status));
     }
   });
+}
+
+/** Security headers (helmet) and form bodies for the pages and endpoints of one context. */
+export async function registerPageBasics(app: FastifyInstance, opts: Pick<WebBasicsOptions, 'contentSecurityPolicy' | 'crossOriginResourcePolicy'>): Promise<void> {
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: opts.contentSecurityPolicy },
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on form posts, which origin checks refuse.
+    referrerPolicy: { policy: 'same-origin' },
+    frameguard: { action: 'deny' },
+    crossOriginResourcePolicy: { policy: opts.crossOriginResourcePolicy ?? 'same-origin' },
+    // Plain-http loopback by default; HSTS belongs to the TLS proxy in front.
+    strictTransportSecurity: false,
+  });
+  await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+}
+
+/** Both of the above, for a server that is one context (the console, the standalone codec server). */
+export async function registerWebBasics(app: FastifyInstance, opts: WebBasicsOptions): Promise<void> {
+  await registerRequestHardening(app, opts);
+  await registerPageBasics(app, opts);
 }
