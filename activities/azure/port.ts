@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isRestError } from '@azure/core-rest-pipeline';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   AZURE_ERROR_TYPES,
   type AzureApi,
@@ -187,34 +187,34 @@ export function parseRetryAfterMs(headers: HeaderSource, now: number = Date.now(
 // ---------------------------------------------------------------------------------------------------------------------
 // From what the SDK throws to an AzurePortError
 
-interface ArmErrorDetail {
-  code?: string;
-  message?: string;
-  target?: string;
-  details?: Array<{ code?: string; message?: string; target?: string }>;
-}
+/** The ARM error envelope both APIs use (`ApiError` / `ErrorResponse`); lenient, as error bodies vary. */
+const ArmErrorDetailSchema = z.object({
+  code: z.string().optional().catch(undefined),
+  message: z.string().optional().catch(undefined),
+  target: z.string().optional().catch(undefined),
+  details: z
+    .array(z.object({ code: z.string().optional().catch(undefined), message: z.string().optional().catch(undefined), target: z.string().optional().catch(undefined) }))
+    .optional()
+    .catch(undefined),
+});
+type ArmErrorDetail = z.infer<typeof ArmErrorDetailSchema>;
+/** `{ error: {...} }`, or (some gateways) the detail at the top level. */
+const ArmErrorEnvelopeSchema = z.union([z.object({ error: ArmErrorDetailSchema }).transform((e) => e.error), ArmErrorDetailSchema]);
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The ARM error envelope `{ error: { code, message, target, details } }`, tolerating bare or odd bodies. */
 function parseErrorEnvelope(bodyText: string | undefined): ArmErrorDetail | undefined {
   if (bodyText === undefined || bodyText.trim() === '') return undefined;
-  let parsed: unknown;
+  let json: unknown;
   try {
-    parsed = JSON.parse(bodyText);
+    json = JSON.parse(bodyText);
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const outer = parsed as Record<string, unknown>;
-  const inner = (typeof outer.error === 'object' && outer.error !== null ? outer.error : outer) as Record<string, unknown>;
-  const details = Array.isArray(inner.details)
-    ? inner.details
-        .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
-        .map((d) => ({ code: str(d.code), message: str(d.message), target: str(d.target) }))
-    : undefined;
-  return { code: str(inner.code), message: str(inner.message), target: str(inner.target), ...(details === undefined ? {} : { details }) };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const parsed = ArmErrorEnvelopeSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function typeForStatus(status: number): AzureErrorType {
   if (status === 400 || status === 422) return 'AzureValidationError';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMPORT_EXPORT_JOB_STATES } from '../../common/azure-job';
 
 /**
  * Zod schemas for Microsoft.ImportExport api-version 2021-01-01 (swagger `definitions`), in the
@@ -12,17 +13,6 @@ import { z } from 'zod';
  * - Only the swagger's `required` lists are enforced, plus `id`/`name`/`properties` on jobs.
  */
 
-export const KNOWN_JOB_STATES = [
-  'Creating',
-  'Shipping',
-  'Received',
-  'Transferring',
-  'Packaging',
-  'Completed',
-  'Closed',
-] as const;
-export type KnownJobState = (typeof KNOWN_JOB_STATES)[number];
-
 export const KNOWN_DRIVE_STATES = [
   'Specified',
   'Received',
@@ -32,7 +22,6 @@ export const KNOWN_DRIVE_STATES = [
   'CompletedMoreInfo',
   'ShippedBack',
 ] as const;
-export type KnownDriveState = (typeof KNOWN_DRIVE_STATES)[number];
 
 export const KNOWN_JOB_TYPES = ['Import', 'Export'] as const;
 export const KNOWN_LOG_LEVELS = ['Error', 'Verbose'] as const;
@@ -61,7 +50,6 @@ export const SystemDataSchema = z.object({
   lastModifiedByType: openEnum(KNOWN_CREATED_BY_TYPES).optional(),
   lastModifiedAt: z.string().optional(),
 });
-export type SystemData = z.infer<typeof SystemDataSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Locations
@@ -92,7 +80,6 @@ export const LocationSchema = z.object({
 export type Location = z.infer<typeof LocationSchema>;
 
 export const LocationsResponseSchema = z.object({ value: z.array(LocationSchema).default([]) });
-export type LocationsResponse = z.infer<typeof LocationsResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Job building blocks
@@ -199,7 +186,7 @@ export const JobDetailsSchema = z.object({
   diagnosticsPath: z.string().optional(),
   logLevel: openEnum(KNOWN_LOG_LEVELS).optional(),
   backupDriveManifest: z.boolean().optional(),
-  state: openEnum(KNOWN_JOB_STATES).optional(),
+  state: openEnum(IMPORT_EXPORT_JOB_STATES).optional(),
   cancelRequested: z.boolean().optional(),
   percentComplete: z.number().optional(),
   incompleteBlobListUri: z.string().optional(),
@@ -266,10 +253,9 @@ export const ListJobsResponseSchema = z.object({
   nextLink: z.string().nullish(),
   value: z.array(JobResponseSchema).default([]),
 });
-export type ListJobsResponse = z.infer<typeof ListJobsResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// BitLocker keys, operations, errors
+// BitLocker keys, operations
 
 export const DriveBitLockerKeySchema = z.object({
   driveId: z.string(),
@@ -280,7 +266,6 @@ export type DriveBitLockerKey = z.infer<typeof DriveBitLockerKeySchema>;
 export const GetBitLockerKeysResponseSchema = z.object({
   value: z.array(DriveBitLockerKeySchema).default([]),
 });
-export type GetBitLockerKeysResponse = z.infer<typeof GetBitLockerKeysResponseSchema>;
 
 export const OperationSchema = z.object({
   name: z.string(),
@@ -294,38 +279,3 @@ export const OperationSchema = z.object({
 export type Operation = z.infer<typeof OperationSchema>;
 
 export const ListOperationsResponseSchema = z.object({ value: z.array(OperationSchema).default([]) });
-export type ListOperationsResponse = z.infer<typeof ListOperationsResponseSchema>;
-/** Alias matching the brief's naming. */
-export const OperationsSchema = ListOperationsResponseSchema;
-
-export const ErrorResponseSchema = z.object({
-  error: z
-    .object({
-      code: z.string().optional(),
-      message: z.string().optional(),
-      target: z.string().optional(),
-      details: z
-        .array(
-          z.object({
-            code: z.string().optional(),
-            target: z.string().optional(),
-            message: z.string().optional(),
-          }),
-        )
-        .optional(),
-      innererror: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-});
-export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
-
-/** Formats a zod issue path like `properties.driveList[0].state`. */
-export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
-  if (path.length === 0) return '(root)';
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
-  }
-  return out;
-}
