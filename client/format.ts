@@ -9,6 +9,9 @@ const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const when = (d: Date | string): string => (typeof d === 'string' ? d : d.toISOString()).replace('T', ' ').slice(0, 19);
 const indent = (text: string, by: string): string => text.split('\n').join(`\n${by}`);
 
+/** A site's address, or Azure's instruction where it gives one instead (Data Box). */
+const siteWhere = (site: ShippingSite): string => (site.address ? formatAddress(site.address) : (site.instruction ?? ''));
+
 export function formatPrepareProgress(p: PrepareProgress): string {
   const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 0;
   return `preparing: ${pct}% — ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)} of ${mib(p.bytesTotal)}${p.currentFile ? `, now ${p.currentFile}` : ''}`;
@@ -33,7 +36,7 @@ export function formatStatus(view: JobStatusView): string {
   if (view.prepareProgress) lines.push(`  ${formatPrepareProgress(view.prepareProgress)}`);
   if (s.site) {
     lines.push(`  ship to: ${s.site.displayName} (${s.site.locationName}) — carriers: ${s.site.supportedCarriers.join(', ')}`);
-    lines.push(`    ${indent(formatAddress(s.site.address), '    ')}`);
+    lines.push(`    ${indent(siteWhere(s.site), '    ')}`);
   }
   if (s.shippingDeadline && s.step === 'awaiting-shipping') {
     const days = Math.ceil((Date.parse(s.shippingDeadline) - Date.now()) / 86_400_000);
@@ -78,8 +81,7 @@ export function formatSites(sites: readonly ShippingSite[]): string {
   return sites
     .map((s) => {
       const state = s.isOpen ? 'open' : `CLOSED${s.closedReason ? ` (${s.closedReason})` : ''} → ship to ${s.alternateLocationNames.join(' or ') || '(no alternate)'}`;
-      const where = s.address ? formatAddress(s.address) : (s.instruction ?? '');
-      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ') || '-'}\n    ${indent(where, '    ')}`;
+      return `${s.locationName.padEnd(16)} ${s.displayName.padEnd(22)} ${state}; carriers: ${s.supportedCarriers.join(', ') || '-'}\n    ${indent(siteWhere(s), '    ')}`;
     })
     .join('\n');
 }

@@ -5,22 +5,21 @@
  * included, is one JSON document on stdout: errors are `{ "error": { "code", "message", "problems": [...] } }`.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { z } from 'zod';
-import { runPrepareCommand } from '../activities/prepare/cli';
 import { workflowIdForJob } from '../common/ids';
 import type { AzureApi } from '../common/job-spec';
 import type { Problem } from '../common/problems';
 import { loadSecurityConfig } from '../security/config';
-import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
-import { azureProblems, shippingLocations } from './azure-checks';
 import { formatJobList, formatProblemList, formatSites, formatStatus } from './format';
 import { EXIT, ImportJobError, InvalidInputError, JobEndedError, TemporalUnavailableError } from './job-errors';
 import { parseJobListFilter, WORKFLOW_STEPS } from './job-filter';
-import { ImportJobService, type JobStatusView } from './job-service';
+import type { ImportJobService, JobStatusView } from './job-service';
 import { loadJobSpecFile } from './spec-file';
-import { stationProblems } from './station-checks';
+
+// The Temporal client, the Azure SDK and the prepare step are imported by the commands that use them, so a refused
+// spec, a usage error or `--help` answers without loading them (scripts call importctl in loops).
 
 export { EXIT };
 
@@ -61,6 +60,11 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
   const security = () => loadSecurityConfig(io.env);
   const jobs = async (): Promise<ImportJobService> => {
     const config = security();
+    const [{ Client, Connection }, { dataConverterFor }, { ImportJobService }] = await Promise.all([
+      import('@temporalio/client'),
+      import('../security/payload-codec'),
+      import('./job-service'),
+    ]);
     connection ??= await Connection.connect({ address: env.TEMPORAL_ADDRESS, connectTimeout: '5s' }).catch((err: Error) => {
       throw new TemporalUnavailableError(env.TEMPORAL_ADDRESS, err.message);
     });
@@ -98,9 +102,11 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
       const skipped: string[] = [];
       const problems: Problem[] = [];
       if ('prepare' in spec.drives && !opts.skipStationChecks) {
+        const { stationProblems } = await import('./station-checks');
         problems.push(...stationProblems(spec));
         checked.push('source folders and drives on this station');
       }
+      const { azureProblems, shippingLocations } = await import('./azure-checks');
       const locations = shippingLocations(io.env);
       if ('unavailable' in locations) skipped.push(`Azure region and carrier (${locations.unavailable})`);
       else {
@@ -142,9 +148,9 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
         throw new InvalidInputError(`--drives: "${opts.drives}" is not a positive whole number`, [{ field: 'driveCount', message: 'a positive whole number' }]);
       }
       const service = await jobs();
-      const view = await service.status(job);
-      if (view.execution.executionStatus !== 'RUNNING') throw new JobEndedError(job, view.execution.executionStatus, view.execution.closeTime);
-      driveCount ??= view.status?.drives.length;
+      const run = await service.execution(job);
+      if (run.executionStatus !== 'RUNNING') throw new JobEndedError(job, run.executionStatus, run.closeTime);
+      driveCount ??= (await service.status(job)).status?.drives.length;
       if (driveCount === undefined) throw new InvalidInputError('the job did not answer with its drives (is the worker running?); pass --drives', [{ field: 'driveCount', message: 'unknown' }]);
       const shipment = { carrierName: opts.carrier, trackingNumber: opts.tracking, driveCount, shipDate: opts.date ?? new Date().toISOString().slice(0, 10), submittedBy: opts.by };
       if (opts.signal) {
@@ -228,6 +234,7 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--api <api>', 'which Azure API answers for one region').choices(['importexport', 'databox']).default('importexport'))
     .addOption(jsonOption())
     .action(async (region: string | undefined, opts: { api: AzureApi }) => {
+      const { shippingLocations } = await import('./azure-checks');
       const locations = shippingLocations(io.env);
       if ('unavailable' in locations) throw new InvalidInputError(`Azure is not configured: ${locations.unavailable}`);
       const sites = region ? [await locations.get({ region, api: opts.api })] : await locations.list();
@@ -241,6 +248,7 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
     .helpOption(false)
     .argument('[args...]')
     .action(async (args: string[]) => {
+      const { runPrepareCommand } = await import('./prepare-command');
       const code = await runPrepareCommand(args, {
         stdout: { write: (s: string) => io.stdout(s), isTTY: io.tty !== undefined },
         stderr: { write: (s: string) => io.stderr(s), isTTY: io.tty !== undefined },

@@ -6,6 +6,7 @@
  *   await jobs.list(filter?)                             → JobRow[]             (filter: JobListFilterInput)
  *   await jobs.awaitingShipment()                        → ClerkQueueEntry[]    (the clerks' queue; never reruns)
  *   await jobs.status(jobName)                           → JobStatusView        (query + prepare progress + runs)
+ *   await jobs.execution(jobName)                        → RunSummary           (the latest run, no query)
  *   await jobs.runs(jobName)                             → RunSummary[]         (newest first)
  *   await jobs.ship(jobName, shipment)                   → ShipmentReceipt
  *   await jobs.shipBySignal(jobName, shipment)           → void
@@ -219,6 +220,13 @@ export class ImportJobService {
       ...(prepareProgress ? { prepareProgress } : {}),
       runs,
     };
+  }
+
+  /** The latest run alone (no status query): cheap, and answers for finished jobs without a worker. */
+  async execution(jobName: string): Promise<RunSummary> {
+    const latest = await this.latest(jobName);
+    if (!latest) throw new JobNotFoundError(jobName);
+    return summaryOf(latest);
   }
 
   /** Every run of the job, newest first. Visibility lags a little behind, so the latest run is merged in. */
