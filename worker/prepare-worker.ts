@@ -4,6 +4,7 @@ import { Worker, type NativeConnection, type WorkerPlugin } from '@temporalio/wo
 import { instrumentActivities } from '../metrics';
 import { createPrepareActivities } from '../activities/prepare/activity';
 import type { SecretStore } from '../common/secret-ref';
+import { prepareProgressInterceptor } from './prepare-progress';
 
 export async function createPrepareWorker(opts: {
   connection: NativeConnection;
@@ -12,6 +13,8 @@ export async function createPrepareWorker(opts: {
   secrets: SecretStore;
   dataConverter?: DataConverter;
   plugins?: WorkerPlugin[];
+  /** Least time between progress signals to the workflow (default 10 s). */
+  progressSignalIntervalMs?: number;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -20,6 +23,7 @@ export async function createPrepareWorker(opts: {
     activities: instrumentActivities(createPrepareActivities({ secrets: opts.secrets })),
     plugins: opts.plugins,
     dataConverter: opts.dataConverter,
+    interceptors: { activity: [prepareProgressInterceptor(opts.progressSignalIntervalMs)] },
     // Copying saturates the disks; a couple of preparations at once is plenty.
     maxConcurrentActivityTaskExecutions: 2,
   });
