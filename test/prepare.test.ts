@@ -11,7 +11,7 @@ import {
   prepareDrives,
   verifyDrive,
 } from '../activities/prepare';
-import { runPrepareCommand } from '../activities/prepare/cli';
+import { runPrepareCommand } from '../client/prepare-command';
 import { MemorySecretStore } from './fixtures/prepare/memory-secrets';
 import { KEY1, KEY2, MiB, bytes, driveset, independentCheck, listFiles, md5, tmpdir, write } from './fixtures/prepare/helpers';
 
@@ -229,7 +229,7 @@ void test('bad inputs give located errors and leave the drives untouched', async
 
   // malformed CSV rows
   assert.throws(() => parseDatasetCsv(DATASET_HEADER + `${t.single},data/a\n`, 'ds.csv'), /ds\.csv, row 2, column 3: row has 2 fields but the header has 6/);
-  assert.throws(() => parseDatasetCsv(DATASET_HEADER + `"${t.single},data/a,,,,\n`, 'ds.csv'), /ds\.csv, row 2.*malformed CSV: Quote Not Closed/);
+  assert.throws(() => parseDatasetCsv(DATASET_HEADER + `"${t.single},data/a,,,,\n`, 'ds.csv'), /ds\.csv, row 2.*malformed CSV: a quoted field is never closed/);
   assert.throws(() => parseDatasetCsv('BasePath,Destination\n/x,c/\n', 'ds.csv'), /ds\.csv, row 1, column 2 \(Destination\): unknown column/);
   assert.throws(() => parseDatasetCsv(DATASET_HEADER + `relative/path,data/,,,,\n`, 'ds.csv'), /row 2, column 1 \(BasePath\).*absolute/);
   assert.throws(() => parseDatasetCsv(DATASET_HEADER + `${t.single},data/x,block,replace,,\n`, 'ds.csv'), /row 2, column 4 \(Disposition\)/);

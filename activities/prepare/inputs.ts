@@ -116,7 +116,7 @@ interface DriveRowOk {
 
 function validateDriveRow(values: Partial<Record<DrivesetField, string>>, at: Locate, errors: PrepareInputError[]): DriveRowOk | undefined {
   const before = errors.length;
-  const err = (field: DrivesetField, problem: string) => errors.push(new PrepareInputError(at(field), problem));
+  const err = (field: DrivesetField, problem: string) => errors.push(new PrepareInputError(at(field), withoutKeys(problem)));
   const p = values.DriveLetter ?? '';
   if (p === '') err('DriveLetter', 'the drive path (DriveLetter / DrivePath column) is required');
   else if (!path.isAbsolute(p)) err('DriveLetter', `drive path "${p}" must be an absolute mount path or directory (drive letters are a Windows notion)`);
@@ -203,6 +203,24 @@ function checkDuplicateDrives(rows: { path: string; loc: InputLocation }[], erro
 /* CSV                                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
+/** What each csv-parse error code means, in words that quote nothing from the file. */
+const CSV_PARSE_PROBLEMS: Record<string, string> = {
+  INVALID_OPENING_QUOTE: 'a quote (") inside an unquoted field; quote the whole field or remove the quote',
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (a closing " is missing)',
+  CSV_INVALID_CLOSING_QUOTE: 'a closing quote (") must be followed by a comma or the end of the line',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'the row has a different number of fields than the header',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text after a closing quote (") must be separated by a comma',
+  CSV_MAX_RECORD_SIZE: 'a row is too long',
+  CSV_INVALID_ARGUMENT: 'the file could not be read as CSV',
+};
+const LOOKS_LIKE_COLUMN_NAME = /^[A-Za-z][A-Za-z _-]{0,39}$/;
+
+/** Anything shaped like (part of) a BitLocker recovery password, wherever a misplaced key might be echoed. */
+const KEY_LIKE = /\d{6}(?:[-\s]*\d{1,6})+|\d{12,}/g;
+function withoutKeys(problem: string): string {
+  return problem.replace(KEY_LIKE, '[value not shown]');
+}
+
 interface CsvRow {
   line: number;
   cells: string[];
@@ -214,6 +232,7 @@ function readCsv<F extends string>(
   aliases: Record<string, F>,
   required: F[],
 ): { header: Map<F, number>; rows: CsvRow[] } {
+  if (text.includes('\u0000')) throw new PrepareInputError({ file: fileName, row: 1, column: 1 }, 'is not a CSV text file (it contains NUL bytes)');
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parseCsv(text, { info: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as unknown as {
@@ -221,24 +240,30 @@ function readCsv<F extends string>(
       info: { lines: number };
     }[];
   } catch (e) {
-    const ce = e as { message?: string; lines?: number; column?: number };
-    throw new PrepareInputError(
-      { file: fileName, row: ce.lines, column: typeof ce.column === 'number' ? ce.column + 1 : undefined },
-      `malformed CSV: ${ce.message ?? String(e)}`,
-    );
+    // The parser's own message quotes the offending field, which may be a BitLocker key or a line of a file that is not a CSV.
+    const ce = e as { code?: string; lines?: number; column?: number };
+    throw new PrepareInputError({ file: fileName, row: ce.lines ?? 1, column: typeof ce.column === 'number' ? ce.column + 1 : 1 }, `malformed CSV: ${CSV_PARSE_PROBLEMS[ce.code ?? ''] ?? `the parser stopped here (${ce.code ?? 'unknown error'})`}`);
   }
   const first = records[0];
-  if (!first) throw new PrepareInputError({ file: fileName, row: 1 }, 'the file is empty (a header row is required)');
+  if (!first) throw new PrepareInputError({ file: fileName, row: 1, column: 1 }, 'the file is empty (a header row is required)');
   const header = new Map<F, number>();
   const errors: PrepareInputError[] = [];
   first.record.forEach((h, i) => {
     const f = aliases[normKey(h)];
-    if (f === undefined) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: i + 1, field: h }, `unknown column "${h}"`));
-    else if (header.has(f)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: i + 1, field: h }, `column "${h}" appears twice`));
+    const at = { file: fileName, row: first.info.lines, column: i + 1 };
+    // Only a cell that looks like a column name is echoed: without a header row the first row holds data (keys, paths).
+    if (f === undefined)
+      errors.push(
+        LOOKS_LIKE_COLUMN_NAME.test(h)
+          ? new PrepareInputError({ ...at, field: h }, `unknown column "${h}" (known columns: ${[...new Set(Object.values(aliases))].join(', ')})`)
+          : new PrepareInputError(at, 'the first row is not a header row (its cells are not column names; value not shown): add the header row'),
+      );
+    else if (header.has(f)) errors.push(new PrepareInputError({ ...at, field: h }, `column "${h}" appears twice`));
     else header.set(f, i);
   });
-  for (const r of required)
-    if (!header.has(r)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, field: r }, `required column "${r}" is missing from the header`));
+  if (errors.length === 0)
+    for (const r of required)
+      if (!header.has(r)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: first.record.length + 1, field: r }, `required column "${r}" is missing from the header`));
   const rows: CsvRow[] = [];
   for (const rec of records.slice(1)) {
     if (rec.record.length !== first.record.length)
@@ -251,7 +276,7 @@ function readCsv<F extends string>(
     else rows.push({ line: rec.info.lines, cells: rec.record });
   }
   if (errors.length) throw new PrepareInputErrors(errors);
-  if (rows.length === 0) throw new PrepareInputError({ file: fileName, row: 2 }, 'no data rows');
+  if (rows.length === 0) throw new PrepareInputError({ file: fileName, row: 2, column: 1 }, 'no data rows');
   return { header, rows };
 }
 

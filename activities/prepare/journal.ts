@@ -106,14 +106,20 @@ export class Journal {
 
 export function writeFileDurably(file: string, data: string | Buffer): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // A full disk (or any failure) must not leave the temporary file behind.
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   try {
     const dfd = fs.openSync(path.dirname(file), 'r');
     try {
@@ -124,4 +130,19 @@ export function writeFileDurably(file: string, data: string | Buffer): void {
   } catch {
     /* directories cannot be fsynced on every platform */
   }
+}
+
+/** Removes `<file>.tmp-<pid>` files that a killed writeFileDurably left behind. */
+export function removeStaleTemporaries(file: string): string[] {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)));
+  for (const n of stale) fs.rmSync(path.join(dir, n), { force: true });
+  return stale;
 }

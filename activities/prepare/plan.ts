@@ -103,12 +103,19 @@ function realOr(p: string): string {
   try {
     return fs.realpathSync(p);
   } catch {
-    return path.resolve(p);
+    // Not there yet (a journal directory to be created): resolve the part that exists, so a symlink to a drive is still seen.
+    const parent = path.dirname(path.resolve(p));
+    if (parent === path.resolve(p)) return parent;
+    return path.join(realOr(parent), path.basename(p));
   }
 }
 
-/** Walks a directory (sorted, deterministic). Symlinks to files are followed; to directories rejected. */
-function walk(dir: string, relBase: string, out: { abs: string; rel: string }[], problems: string[], exclude: (abs: string) => boolean): void {
+/**
+ * Walks a directory (sorted, deterministic). Symbolic links to files inside the walked tree are
+ * followed; links to directories, and links that lead out of the tree (to /etc, another data set),
+ * are refused: the data set is what BasePath contains, nothing else.
+ */
+function walk(dir: string, relBase: string, root: string, out: { abs: string; rel: string }[], problems: string[], exclude: (abs: string) => boolean): void {
   let names: string[];
   try {
     names = fs.readdirSync(dir).sort();
@@ -124,6 +131,11 @@ function walk(dir: string, relBase: string, out: { abs: string; rel: string }[],
     try {
       st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) {
+        const target = fs.realpathSync(abs);
+        if (!isUnder(target, root)) {
+          problems.push(`${abs} is a symbolic link to ${target}, outside BasePath (not followed; list its target in the data set if it belongs there)`);
+          continue;
+        }
         st = fs.statSync(abs);
         if (st.isDirectory()) {
           problems.push(`${abs} is a symbolic link to a directory (not followed; list its target in the data set instead)`);
@@ -134,7 +146,7 @@ function walk(dir: string, relBase: string, out: { abs: string; rel: string }[],
       problems.push(`${abs} ${errno(e)}`);
       continue;
     }
-    if (st.isDirectory()) walk(abs, rel, out, problems, exclude);
+    if (st.isDirectory()) walk(abs, rel, root, out, problems, exclude);
     else if (st.isFile()) out.push({ abs, rel });
     else problems.push(`${abs} is not a regular file`);
   }
@@ -244,8 +256,15 @@ export function inventory(req: PrepareRequest): Inventory {
         errors.push(new PrepareInputError(at('BasePath'), `source ${entry.basePath} is not a directory (remove the trailing "/" for a single file)`));
         return;
       }
+      const dir = entry.basePath.replace(/\/+$/, '') || '/';
+      const root = realOr(dir);
+      if (req.mode === 'copy') {
+        const inside = req.drives.filter((_, di) => isUnder(driveReal[di] as string, root));
+        for (const d of inside) errors.push(new PrepareInputError(at('BasePath'), `drive ${d.path} is inside the source directory ${entry.basePath}: the copy would be written into the data set`));
+        if (inside.length) return;
+      }
       const problems: string[] = [];
-      walk(entry.basePath.replace(/\/+$/, '') || '/', '', files, problems, isExcluded);
+      walk(dir, '', root, files, problems, isExcluded);
       for (const p of problems) errors.push(new PrepareInputError(at('BasePath'), p));
     } else {
       if (st.isDirectory()) {

@@ -19,7 +19,7 @@ import {
   PrepareInputErrors,
   SourceReadError,
 } from './errors';
-import { Journal, writeFileDurably, type JournalRecord } from './journal';
+import { Journal, removeStaleTemporaries, writeFileDurably, type JournalRecord } from './journal';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, buildManifest, type ManifestBlob } from './manifest';
 import { blockId, toManifestPath } from './names';
 import { buildPlan, getOrigin, inventory, inventoryDigest, requestDigest, setOrigin, type Plan, type PlannedDrive, type PlannedFile } from './plan';
@@ -150,6 +150,9 @@ export async function prepareDrives(reqIn: PrepareRequest, opts: PrepareOptions 
     fresh = true;
   }
   if (opts.signal?.aborted) throw new PrepareCancelledError();
+
+  // A manifest write killed part-way left its temporary file on the drive.
+  for (const d of plan.drives) for (const t of removeStaleTemporaries(path.join(d.path, MANIFEST_FILE_NAME))) log(`removed ${t} left on ${d.path} by an interrupted run`);
 
   // 2. Journal: write the frozen plan first (nothing is on the drives yet).
   const { journal, records } = Journal.open(req.journalDir, req.preparationId);
