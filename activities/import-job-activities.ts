@@ -27,8 +27,6 @@ import type { SecretStore } from '../common/secret-ref';
 import { asActivityFailure, type AzurePort, type AzurePorts } from './azure/port';
 import { deliverNotification } from './notifier';
 
-export { toShippingSite as toSiteInfo } from './azure/importexport';
-
 export interface ImportJobActivityDeps {
   /** One adapter per Azure API (see activities/azure/index.ts `createAzurePorts`). */
   azure: AzurePorts;
