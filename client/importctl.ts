@@ -123,7 +123,7 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
         );
       }
       const service = await jobs();
-      const started = await service.start(spec, { startedBy: opts.by, allowRerun: !!opts.rerun, beforeStart: () => loaded.secrets.commit() });
+      const started = await service.start(spec, { startedBy: opts.by, allowRerun: !!opts.rerun, secrets: loaded.secrets, beforeStart: () => loaded.secrets.commit() });
       out({ ok: true, ...started }, () =>
         [
           `started import job ${spec.jobName} (workflow ${workflowId}${started.rerunOf ? `, a rerun after run ${started.rerunOf}` : ''})`,

@@ -2,7 +2,7 @@
  * ImportJobService: the one way importctl and the console reach Temporal for import jobs.
  *
  *   const jobs = new ImportJobService({ client, taskQueue, secrets });
- *   await jobs.start(spec, { startedBy, allowRerun?, beforeStart? }) → StartedJob  (spec: the parsed JobSpec)
+ *   await jobs.start(spec, { startedBy, allowRerun?, beforeStart?, secrets? }) → StartedJob (spec: the parsed JobSpec)
  *   await jobs.list(filter?)                             → JobRow[]             (filter: JobListFilterInput)
  *   await jobs.awaitingShipment()                        → ClerkQueueEntry[]    (the clerks' queue; never reruns)
  *   await jobs.status(jobName)                           → JobStatusView        (query + prepare progress + runs)
@@ -136,12 +136,15 @@ export class ImportJobService {
   /**
    * Starts the job's workflow. Refused while a run is going (JobAlreadyRunningError) and, unless `allowRerun`, when
    * an earlier run has ended (RerunRefusedError). `beforeStart` runs after those refusals, right before the
-   * workflow starts: the place to store the spec's secrets, so a refused start stores nothing.
+   * workflow starts: the place to store the spec's secrets, so a refused start stores nothing. The spec's secret
+   * references are checked against `secrets` (default: the service's store; pass the staged secrets when they are
+   * only written by `beforeStart`).
    */
-  async start(spec: JobSpec, opts: { startedBy: string; allowRerun?: boolean; beforeStart?: () => Promise<void> }): Promise<StartedJob> {
+  async start(spec: JobSpec, opts: { startedBy: string; allowRerun?: boolean; beforeStart?: () => Promise<void>; secrets?: SecretStore }): Promise<StartedJob> {
     const workflowId = workflowIdForJob(spec.jobName);
-    if (this.secrets) {
-      const problems = await secretBindingProblems(spec, this.secrets);
+    const secrets = opts.secrets ?? this.secrets;
+    if (secrets) {
+      const problems = await secretBindingProblems(spec, secrets);
       if (problems.length > 0) throw new InvalidInputError(`the job spec has ${problems.length} problem(s)`, problems);
     }
     const previous = await this.latest(spec.jobName);

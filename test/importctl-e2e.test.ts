@@ -69,7 +69,7 @@ before(async () => {
   fs.writeFileSync(path.join(data, 'docs', 'empty.txt'), '');
   for (const d of ['drive1', 'drive2']) fs.mkdirSync(path.join(dir, d));
   fs.writeFileSync(path.join(dir, 'dataset.csv'), `BasePath,DstBlobPathOrPrefix,BlobType,Disposition,MetadataFile,PropertiesFile\n${data}/docs/,docs/,block,rename,None,None\n`);
-  const keyOf = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 1e6)).padStart(6, '0')).join('-');
+  const keyOf = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 65_536) * 11).padStart(6, '0')).join('-');
   fs.writeFileSync(
     path.join(dir, 'driveset.csv'),
     `DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey,DriveId\n${dir}/drive1,AlreadyFormatted,SilentMode,AlreadyEncrypted,${keyOf()},E2EDRIVE01\n${dir}/drive2,AlreadyFormatted,SilentMode,AlreadyEncrypted,${keyOf()},E2EDRIVE02\n`,
@@ -115,6 +115,8 @@ test('importctl drives a job from spec to Completed; bad input and refusals give
   const job = `e2e-${crypto.randomUUID().slice(0, 8)}`;
   const spec = {
     jobName: job,
+    // This walkthrough follows the classic API's states (Creating → Completed through the emulator's advance).
+    azure: { api: 'importexport' },
     subscriptionId: SUB,
     resourceGroup: 'rg-e2e',
     storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg-e2e/providers/Microsoft.Storage/storageAccounts/e2edata`,
@@ -153,6 +155,12 @@ test('importctl drives a job from spec to Completed; bad input and refusals give
   const refused = await importctl('ship', job, '--carrier', 'DHL', '--tracking', '1234567890');
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /refused: carrierName: DHL is not accepted at this site \(accepted: FedEx\)/);
+  // Every problem of a rejected shipment, each naming its field.
+  const twoProblems = await importctl('ship', job, '--carrier', 'DHL', '--tracking', '1234567890', '--drives', '3', '--json');
+  assert.equal(twoProblems.code, 3);
+  const rejection = JSON.parse(twoProblems.stdout) as { error: { code: string; problems: { field: string }[] } };
+  assert.equal(rejection.error.code, 'shipment-rejected');
+  assert.deepEqual(rejection.error.problems.map((p) => p.field).sort(), ['carrierName', 'driveCount']);
 
   const shipped = await importctl('ship', job, '--carrier', 'FedEx', '--tracking', '987654321098', '--by', 'clerk-e2e', '--json');
   assert.equal(shipped.code, 0, shipped.stderr);
@@ -172,6 +180,16 @@ test('importctl drives a job from spec to Completed; bad input and refusals give
   await waitForStep(job, 'completed');
   const final = await importctl('status', job);
   assert.match(final.stdout, /completed \(Azure: Completed\)/);
+
+  // A finished job says so: no "no import job named", no new run without --rerun.
+  for (const args of [['ship', job, '--carrier', 'FedEx', '--tracking', '987654321099'], ['cancel', job]]) {
+    const ended = await importctl(...args);
+    assert.equal(ended.code, 3, ended.stderr);
+    assert.match(ended.stderr, new RegExp(`import job ${job} has ended \\(completed`));
+  }
+  const rerun = await importctl('start', 'job.json');
+  assert.equal(rerun.code, 3);
+  assert.match(rerun.stderr, /already ran and ended \(completed.*--rerun/s);
 
   const locations = await importctl('locations', 'westus', '--json');
   assert.equal(locations.code, 0, locations.stderr);
