@@ -215,6 +215,8 @@ void describe('classify: input, configuration and secrets', () => {
     assert.equal(out.nonRetryable, true);
     assert.ok(!out.message.includes(KEY));
     assert.deepEqual(out.details, [{ field: 'x', message: 'y' }]);
+    const delayed = ApplicationFailure.create({ message: 'later', type: 'AzureThrottledError', nextRetryDelay: '2s' });
+    assert.deepEqual(classify(delayed), { retryable: true, type: 'AzureThrottledError', retryAfterMs: 2000 });
   });
 
   void it('secrets in Azure error bodies and in the request never reach messages, problems or details', () => {

@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isRestError } from '@azure/core-rest-pipeline';
+import ms from 'ms';
 import { z } from 'zod';
 import {
   AZURE_ERROR_TYPES,
@@ -396,7 +397,8 @@ export interface Classification {
  */
 export function classify(err: unknown): Classification {
   if (err instanceof ApplicationFailure) {
-    return { retryable: err.nonRetryable !== true, type: err.type ?? 'Error', ...(err.nextRetryDelay == null ? {} : { retryAfterMs: Number(err.nextRetryDelay) }) };
+    const delay = err.nextRetryDelay == null ? undefined : typeof err.nextRetryDelay === 'number' ? err.nextRetryDelay : ms(err.nextRetryDelay);
+    return { retryable: err.nonRetryable !== true, type: err.type ?? 'Error', ...(delay === undefined ? {} : { retryAfterMs: delay }) };
   }
   const name = str(prop(err, 'name'));
   const known = (type: AzureErrorType, retryAfterMs?: number): Classification => ({
