@@ -123,13 +123,22 @@ export class PrepareProgressBar {
     const rate = secs > 0 ? (p.bytesDone - (this.startBytes ?? 0)) / secs : 0;
     const eta = rate > 0 ? (p.bytesTotal - p.bytesDone) / rate : Infinity;
     const frac = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 1;
-    const stats = `${(frac * 100).toFixed(1)}% ${human(p.bytesDone)}/${human(p.bytesTotal)} ${human(rate)}/s ETA ${clock(eta)} files ${p.filesDone}/${p.filesTotal}`;
+    const pct = `${(frac * 100).toFixed(1)}%`;
+    const [done, total] = [human(p.bytesDone), human(p.bytesTotal)];
+    const unit = total.slice(total.indexOf(' '));
+    const bytes = done.endsWith(unit) ? `${done.slice(0, -unit.length)}/${total}` : `${done}/${total}`;
+    const full = `${pct} ${bytes} ${human(rate)}/s ETA ${clock(eta)} files ${p.filesDone}/${p.filesTotal}`;
+    // On a narrow terminal the rate goes first, so that the bar and some of the file name still fit.
+    const short = `${pct} ${bytes} ETA ${clock(eta)} files ${p.filesDone}/${p.filesTotal}`;
+    const fileWant = p.currentFile ? Math.min(p.currentFile.length, 28) + 1 : 0;
     let line: string;
     if (tty) {
-      const barWidth = Math.max(0, Math.min(24, width - stats.length - this.label.length - 4));
+      const barFor = (stats: string) => Math.min(24, width - this.label.length - stats.length - 4 - fileWant);
+      const stats = barFor(full) >= 8 ? full : short;
+      const barWidth = Math.max(8, barFor(stats));
       const fill = Math.round(frac * barWidth);
-      line = barWidth > 0 ? `${this.label} [${'#'.repeat(fill)}${'-'.repeat(barWidth - fill)}] ${stats}` : `${this.label} ${stats}`;
-    } else line = `${this.label}: ${stats}`;
+      line = `${this.label} [${'#'.repeat(fill)}${'-'.repeat(barWidth - fill)}] ${stats}`;
+    } else line = `${this.label}: ${width - this.label.length - 2 - full.length - fileWant >= 0 ? full : short}`;
     const room = width - line.length - 1;
     if (p.currentFile && room >= 12) line += ` ${shortenMiddle(p.currentFile, room)}`;
     return line.length > width ? line.slice(0, width) : line;

@@ -60,7 +60,7 @@ function isNone(v: string | undefined): boolean {
 
 function validateDatasetRow(values: Partial<Record<DatasetField, string>>, at: Locate, errors: PrepareInputError[]): DatasetEntry | undefined {
   const before = errors.length;
-  const err = (field: DatasetField, problem: string) => errors.push(new PrepareInputError(at(field), problem));
+  const err = (field: DatasetField, problem: string) => errors.push(new PrepareInputError(at(field), withoutKeys(problem)));
   const basePath = values.BasePath ?? '';
   const dst = values.DstBlobPathOrPrefix ?? '';
   if (basePath === '') err('BasePath', 'BasePath is required');
@@ -156,7 +156,9 @@ function validateDriveRow(values: Partial<Record<DrivesetField, string>>, at: Lo
   const di = values.DriveId;
   if (di !== undefined && di.trim() !== '') {
     driveId = di.replace(/\s+/g, '');
-    if (!/^[\x21-\x7e]{1,128}$/.test(driveId)) err('DriveId', `DriveId "${di}" must be printable ASCII without spaces`);
+    // A key pasted into the wrong column would otherwise end up in the manifest and in secret names.
+    if (new RegExp(KEY_LIKE.source).test(driveId)) err('DriveId', 'DriveId looks like a BitLocker recovery password (value not shown): DriveId is the drive\'s serial number');
+    else if (!/^[\x21-\x7e]{1,128}$/.test(driveId)) err('DriveId', `DriveId "${di}" must be printable ASCII without spaces`);
   }
   let capacityBytes: number | undefined;
   const cb = values.CapacityBytes;
@@ -327,7 +329,8 @@ export async function parseDrivesetCsv(text: string, fileName: string, secrets: 
     }
   }
   checkDuplicateDrives(forDup, errors);
-  if (ok.length > 10) errors.push(new PrepareInputError({ file: fileName }, `at most 10 drives per job (got ${ok.length})`));
+  const eleventh = ok[10];
+  if (eleventh) errors.push(new PrepareInputError(eleventh.at('DriveLetter'), `at most 10 drives per job (got ${ok.length}); this is the 11th`));
   if (errors.length) throw new PrepareInputErrors(errors);
   return storeKeys(ok, secrets, preparationId);
 }
