@@ -6,6 +6,7 @@
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { AzureLogger, getLogLevel, setLogLevel } from '@azure/logger';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAzurePorts } from '../activities/azure';
 import { loadAzureConfig } from '../activities/azure/config';
@@ -205,6 +206,37 @@ void describe('Data Box: create', () => {
     await control.addFault({ operation: 'Jobs_Create', kind: 'status', status: 503, count: 1 });
     assertFailure(await rejection(runActivity(activities.createAzureJob, [req], 2)), 'AzureServerError', false);
     assert.equal((await runActivity(activities.createAzureJob, [req], 3)).created, true);
+  });
+
+  void it('verbose SDK logging shows requests but never the token, BitLocker keys or the carrier account', async () => {
+    const lines: string[] = [];
+    const originalLog = AzureLogger.log;
+    const originalLevel = getLogLevel();
+    AzureLogger.log = (...args: unknown[]) => {
+      lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    };
+    setLogLevel('verbose');
+    const token = 'SUPER-SECRET-DATABOX-TOKEN';
+    try {
+      const config = loadAzureConfig({
+        AZURE_ENDPOINT: env.config.endpoint,
+        AZURE_SUBSCRIPTION_ID: SUBSCRIPTION_ID,
+        AZURE_CREDENTIAL: 'static-token',
+        AZURE_STATIC_TOKEN: token,
+        AZURE_CA_FILE: env.config.caFile ?? '',
+      });
+      const ports = createAzurePorts(config, { pollIntervalMs: 200 });
+      const logged = createImportJobActivities({ azure: ports, secrets: env.secrets });
+      const req = databoxRequest();
+      await runActivity(logged.createAzureJob, [req]);
+      assert.equal((await ports.databox.readDiskKeys(req)).length, 2);
+    } finally {
+      setLogLevel(originalLevel);
+      AzureLogger.log = originalLog;
+    }
+    const all = lines.join('\n');
+    assert.match(all, /Microsoft\.DataBox\/jobs/, 'requests were logged');
+    for (const secret of [token, KEYS[0], KEYS[1], CARRIER_ACCOUNT]) assert.ok(!all.includes(secret), `${secret} not logged`);
   });
 
   void it('api-version 2025-02-01 through AZURE_DATABOX_API_VERSION', async () => {
