@@ -7,7 +7,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { bitLockerSecretName, parseDatasetCsv, parseDrivesetCsv } from '../activities/prepare/inputs';
 import { PrepareInputError, PrepareInputErrors } from '../activities/prepare/errors';
 import { JobSpecFileSchema, JobSpecSchema, type JobSpec, type JobSpecFile } from '../common/job-spec';
 import type { DriveSpec, PreparedDrive } from '../common/prepare-contract';
@@ -114,6 +113,8 @@ function reservedKeys(value: unknown, at: string[]): Problem[] {
 type Resolved = { value: JobSpec['drives'] } | { problems: Problem[] };
 
 async function resolveDrives(file: JobSpecFile, sources: SpecSources, secrets: StagedSecretStore): Promise<Resolved> {
+  // The prepare step's parsers are large; a spec refused by the schema already is answered without them.
+  const { bitLockerSecretName, parseDatasetCsv, parseDrivesetCsv } = await import('../activities/prepare/inputs');
   const jobName = file.jobName;
   if ('prepared' in file.drives) {
     const prepared: PreparedDrive[] = [];

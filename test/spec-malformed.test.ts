@@ -16,7 +16,7 @@ import { createDevServerEnv } from './helpers/temporal-env';
 
 const ROOT = path.resolve(__dirname, '..');
 const SUB = '00000000-aaaa-bbbb-cccc-000000000001';
-const CONCURRENCY = 3;
+const CONCURRENCY = 4;
 
 let env: TestWorkflowEnvironment;
 let dir: string;
