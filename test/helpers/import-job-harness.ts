@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { AzureConfig } from '../../activities/azure/config';
@@ -13,6 +13,7 @@ import { AzureConfigSchema } from '../../activities/azure/config';
 import type { JobSpecInput } from '../../common/job-spec';
 import type { PreparedDrive } from '../../common/prepare-contract';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { EmulatorControl } from '../../emulator/control-client';
 import { startEmulator, type RunningEmulator } from '../../emulator/server';
 import { createDataConverter } from '../../security/payload-codec';
 import { InMemorySecretStore } from '../../security/secret-store';
@@ -39,6 +40,8 @@ export interface ImportJobHarness {
   preparedDrives(count?: number): Promise<PreparedDrive[]>;
   spec(overrides?: Partial<JobSpecInput>): Promise<JobSpecInput>;
   control(pathAndQuery: string, body?: unknown, method?: string): Promise<unknown>;
+  /** The emulator's typed control client (Data Box regions, advance, LRO settings, faults). */
+  emulatorControl: EmulatorControl;
   requests(): Promise<{ method: string; operation: string; status: number; faulted?: string }[]>;
   notifications(): { kind: string; message: string; at: string }[];
   teardown(): Promise<void>;
@@ -97,7 +100,11 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     notificationsFile,
     worker,
     run: (fn) => worker.runUntil(fn()),
-    preparedDrives: (count = 2) => testPreparedDrives(secrets, { idPrefix: 'TESTDRV', dir, count }),
+    async preparedDrives(count = 2) {
+      const drives = await testPreparedDrives(secrets, { idPrefix: 'TESTDRV', dir, count });
+      // Recovery passwords Azure accepts: every group a multiple of 11 below 720 896.
+      return Promise.all(drives.map(async (d) => ({ ...d, bitLockerKeyRef: await secrets.put(`valid-${d.driveId}`, validRecoveryPassword()) })));
+    },
     async spec(overrides = {}) {
       return testJobSpec(
         { jobName: `job-${randomUUID().slice(0, 8)}`, drives: await harness.preparedDrives(2), notification: { kind: 'file', path: path.basename(notificationsFile) } },
@@ -105,6 +112,7 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
       );
     },
     control,
+    emulatorControl: new EmulatorControl(emulator.httpUrl),
     async requests() {
       const r = (await control('requests')) as { requests: { method: string; operation: string; status: number; faulted?: string }[] };
       return r.requests;
@@ -124,6 +132,11 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
     },
   };
   return harness;
+}
+
+/** A random BitLocker recovery password of the shape Azure validates (8 groups of 6 digits, multiples of 11). */
+export function validRecoveryPassword(): string {
+  return Array.from({ length: 8 }, () => String(11 * randomInt(0, 65_536)).padStart(6, '0')).join('-');
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
