@@ -96,6 +96,10 @@ export const inTransitStates = (api: AzureApi): ReadonlySet<string> => AZURE_JOB
 // ---------------------------------------------------------------------------------------------------------------------
 // Where the clerk ships the drives
 
+/**
+ * A datacenter's address as Azure gives it: the same fields as PostalAddressSchema, taken as given (that schema's
+ * rules are for what people type; an Azure answer is not refused for a long line or a phone extension).
+ */
 export const SiteAddressSchema = z.object({
   recipientName: z.string(),
   streetAddress1: z.string(),
