@@ -90,12 +90,18 @@ function progressCell(row: JobRow, status: ImportJobStatus | undefined, prep: Pr
   }
   if (status) {
     const reached = reachedStep(status);
-    const label = reached >= 6 ? 'all steps done' : `step ${reached + 1} of 6: ${STEPS[reached]?.label.toLowerCase() ?? ''}`;
+    const label = reached >= 6 ? 'all steps done' : `${reached + 1}/6 ${STEPS[reached]?.label.toLowerCase() ?? ''}`;
     const days = status.step === 'awaiting-shipping' ? ` · ${daysLeftText(daysLeft(status.shippingDeadline))}` : '';
     return html`<progress max="6" value="${Math.min(reached, 6)}"></progress> <span class="small-print">${label}${days}</span>`;
   }
   if (row.step === 'completed' || row.step === 'closed') return html`<span class="small-print">all steps done</span>`;
   return html`<span class="muted small-print">${row.step ? row.step.replace(/-/g, ' ') : '–'}</span>`;
+}
+
+/** The one time format, split after the date so the list's column stays narrow. */
+function timeOnTwoLines(t: Date): SafeHtml {
+  const [date, ...time] = formatTime(t).split(' ');
+  return html`<span class="nowrap">${date}</span><br><span class="nowrap muted">${time.join(' ')}</span>`;
 }
 
 function stepBadge(label: string, step: string | undefined): SafeHtml {
@@ -115,8 +121,8 @@ export function jobsPage(opts: { viewer: Viewer; q: string; searchError?: string
       <td>${reminders.length}${escalations ? html` <span class="badge urgent">${escalations} escalation</span>` : ''}</td>
       <td>${row.trackingNumber ? html`<code>${row.trackingNumber}</code>` : '–'}</td>
       <td class="drive-cell">${row.driveIds.map((d) => html`<code>${d}</code> `)}</td>
-      <td class="nowrap">${formatTime(row.startTime)}</td>
-      <td class="nowrap">${running ? html`<a class="danger-link" href="${`/jobs/${row.workflowId}/cancel`}">Cancel…</a>` : ''}</td>
+      <td class="started">${timeOnTwoLines(row.startTime)}</td>
+      <td class="actions-cell">${running ? html`<a class="danger-link" href="${`/jobs/${row.workflowId}/cancel`}">Cancel…</a>` : ''}</td>
     </tr>`;
   });
   return layout(

@@ -3,7 +3,7 @@
  * `html` (escaped by default). No inline scripts or styles (the CSP forbids them): bars are <progress>/<meter>
  * elements, and the one tiny print script is a static file.
  */
-import type { SiteAddress } from '../common/import-job-contract';
+import type { SiteAddress } from '../common/azure-job';
 import { redactSecrets } from '../security/redact';
 import type { Role } from './config';
 import { html, type HtmlValue, type SafeHtml } from './html';

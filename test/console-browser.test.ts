@@ -9,7 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { WorkflowHandle } from '@temporalio/client';
-import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
+import * as os from 'node:os';
+import { stringify as toYaml } from 'yaml';
+import { workflowIdForJob } from '../common/ids';
+import type { JobSpecInput } from '../common/job-spec';
 import { hashPassword } from '../console/passwords';
 import { startConsole, type RunningConsole } from '../console/server';
 import { importJobWorkflow } from '../workflows/import-job';
@@ -37,6 +40,7 @@ before(async () => {
     client: h.env.client,
     taskQueue: h.taskQueue,
     port: 0,
+    secrets: { store: h.secrets, kind: 'local' },
     users: [
       { username: 'clerk-ann', role: 'clerk', passwordHash: await hashPassword('ann-ships-drives'), displayName: 'Ann (shipping)' },
       { username: 'ops-olga', role: 'operator', passwordHash: await hashPassword('olga-runs-jobs') },
@@ -96,6 +100,16 @@ async function reloadUntil(page: Page, selector: string, timeoutMs = 20_000): Pr
 }
 
 const shot = (page: Page, name: string, fullPage = true): Promise<Buffer> => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
+
+/** A well-formed BitLocker recovery password: 8 groups, each a multiple of 11 below 720 896. */
+const recoveryPassword = (): string => Array.from({ length: 8 }, () => String(11 * Math.floor(Math.random() * 65_536)).padStart(6, '0')).join('-');
+const CONSOLE_KEYS = [recoveryPassword(), recoveryPassword()];
+
+/** The spec as a person writes it (importctl's language): prepared drives with their BitLocker keys inline. */
+function asSpecFile(spec: JobSpecInput): Record<string, unknown> {
+  const prepared = (spec.drives as { prepared: Array<Record<string, unknown>> }).prepared;
+  return { ...spec, drives: { prepared: prepared.map(({ bitLockerKeyRef: _ref, ...d }, i) => ({ ...d, bitLockerKey: CONSOLE_KEYS[i % CONSOLE_KEYS.length] })) } };
+}
 const today = (): string => new Date().toISOString().slice(0, 10);
 
 describe('shipping console in Chromium', () => {
@@ -112,7 +126,7 @@ describe('shipping console in Chromium', () => {
 
     // A second job created with a 2-day shipping window: nearest deadline, so listed first and highlighted.
     const urgentSpec = await h.spec();
-    const urgent = await startJob({ ...urgentSpec, timing: { ...urgentSpec.timing, shippingWindow: '2 days' } });
+    const urgent = await startJob({ ...urgentSpec, timing: { ...urgentSpec.timing, shippingWindow: '2 days', reminders: ['1 day'] } });
     await waitForStep(urgent, ['awaiting-shipping']);
 
     const { context, page } = await newSession('clerk-ann', 'ann-ships-drives');
@@ -126,7 +140,7 @@ describe('shipping console in Chromium', () => {
     const cardText = await page.locator(card).innerText();
     for (const d of driveIds) assert.ok(cardText.includes(d), `drive ${d} listed`);
     assert.match(cardText, /West US/i, 'ship-to site');
-    assert.ok(waiting.site && cardText.includes(waiting.site.address.streetAddress1), 'ship-to street');
+    assert.ok(waiting.site?.address && cardText.includes(waiting.site.address.streetAddress1), 'ship-to street');
     assert.match(cardText, /1[34] days left|13 days left|14 days left/);
     const carriers = await page.locator(`${card} select[name=carrierName] option`).allInnerTexts();
     assert.deepEqual(carriers, waiting.site?.supportedCarriers);
@@ -144,6 +158,8 @@ describe('shipping console in Chromium', () => {
     assert.ok(slip.includes('1 Harbour Road'));
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined, 'no script ran');
     assert.equal(await page.locator('#packing-slip img').count(), 0);
+    assert.equal(await page.locator('#slip-qr svg').count(), 1, 'a QR code of job name and drive serials');
+    assert.match(await page.locator('#slip-shipment').innerText(), /Carrier\s+FedEx/, 'the site\'s carriers to choose from before shipping');
     assert.doesNotMatch(await page.content(), /bitLocker|secret/i, 'no key material or secret refs on the page');
     await shot(page, '03-packing-slip');
     await page.goBack();
@@ -178,6 +194,14 @@ describe('shipping console in Chromium', () => {
     assert.equal(after.shipment?.submittedBy, 'clerk-ann');
     await waitForStep(handle, ['tracking']);
 
+    // The packing slip now carries the carrier and tracking number.
+    await page.goto(`${app.url}/jobs/${wf}/slip`);
+    const shippedSlip = await page.locator('#slip-shipment').innerText();
+    assert.match(shippedSlip, /Carrier\s+FedEx/);
+    assert.ok(shippedSlip.includes(TRACKING), 'tracking number on the slip');
+    assert.match(shippedSlip, new RegExp(`Ship date\\s+${today()}`), 'the ship date in the one date format');
+    await shot(page, '03b-packing-slip-shipped');
+
     // The shipped job has left the clerk's list.
     await page.goto(`${app.url}/shipping`);
     await eventually(async () => {
@@ -190,7 +214,7 @@ describe('shipping console in Chromium', () => {
     assert.ok(csrf);
     const cancel = await page.request.post(`${app.url}/jobs/${wf}/cancel`, { form: { _csrf: csrf, reason: 'clerk tries', confirm: 'yes' }, maxRedirects: 0 });
     assert.equal(cancel.status(), 403);
-    const start = await page.request.post(`${app.url}/start`, { form: { _csrf: csrf, spec: JSON.stringify(await h.spec()) }, maxRedirects: 0 });
+    const start = await page.request.post(`${app.url}/start`, { form: { _csrf: csrf, spec: JSON.stringify(asSpecFile(await h.spec())) }, maxRedirects: 0 });
     assert.equal(start.status(), 403);
     const list = await page.request.get(`${app.url}/jobs`, { maxRedirects: 0 });
     assert.equal(list.status(), 403);
@@ -223,29 +247,80 @@ describe('shipping console in Chromium', () => {
     await page.goto(`${app.url}/jobs?q=${encodeURIComponent(driveId)}`);
     await reloadUntil(page, row);
 
-    // Start a job from a pasted spec: first with problems (all listed), then valid.
+    // Start a job from a pasted spec: first with problems (all listed, per field), then valid.
     await page.click('nav a[href="/start"]');
     const good = await h.spec();
-    const bad = { ...good, jobName: 'Bad_Name', subscriptionId: 'nope', unexpected: true };
+    const bad = { ...asSpecFile(good), jobName: 'Bad_Name', subscriptionId: 'nope', unexpected: true };
     await page.fill('#spec', JSON.stringify(bad, null, 2));
-    await page.click('form[action="/start"] button[type=submit]');
+    await page.click('#start-button');
     const problems = await page.locator('#spec-problems').innerText();
     assert.match(problems, /jobName: job names use lowercase/);
     assert.match(problems, /subscriptionId: a subscription GUID/);
     assert.match(problems, /unexpected/);
+    assert.equal(await page.locator('#spec-problems li[data-field="subscriptionId"]').count(), 1, 'one entry per field problem');
     await shot(page, '06-operator-start-problems');
+
+    // The README's format: datasetCsv / drivesetCsv, uploaded with the form, "Validate only" writes nothing.
+    const station = fs.mkdtempSync(path.join(os.tmpdir(), 'console-csv-'));
+    fs.mkdirSync(path.join(station, 'photos'));
+    fs.writeFileSync(path.join(station, 'photos', 'a.jpg'), 'jpeg bytes');
+    for (const d of ['drive1', 'drive2']) fs.mkdirSync(path.join(station, d));
+    const datasetCsv = path.join(station, 'dataset.csv');
+    const drivesetCsv = path.join(station, 'driveset.csv');
+    fs.writeFileSync(datasetCsv, `BasePath,DstBlobPathOrPrefix,BlobType,Disposition,MetadataFile,PropertiesFile\n"${station}/photos/",photos/,block,rename,None,None\n`);
+    fs.writeFileSync(drivesetCsv, `DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey,DriveId\n${['drive1', 'drive2'].map((d, i) => `${path.join(station, d)},AlreadyFormatted,SilentMode,AlreadyEncrypted,${CONSOLE_KEYS[i]},CSVDRV${i}${Date.now() % 100000}`).join('\n')}\n`);
+    const csvJob = `csv-${good.jobName}`;
+    const { drives: _prepared, ...rest } = asSpecFile(good);
+    const csvSpec = toYaml({ ...rest, jobName: csvJob, drives: { prepare: { datasetCsv: 'dataset.csv', drivesetCsv: 'driveset.csv', journalDir: path.join(station, 'journal') } } });
+    const storedBefore = h.secrets.size;
+    await page.goto(`${app.url}/start`);
+    await page.fill('#spec', csvSpec);
+    await page.setInputFiles('#datasetCsvFile', datasetCsv);
+    await page.setInputFiles('#drivesetCsvFile', drivesetCsv);
+    await page.click('#validate-button');
+    await page.waitForSelector('.notice.ok');
+    assert.match(await page.locator('.notice.ok').innerText(), new RegExp(`${csvJob}: valid \\(2 drive\\(s\\) to prepare, region westus\\)\\. Nothing was started or stored\\.`));
+    assert.equal(h.secrets.size, storedBefore, 'validate only stored no key');
+    await assert.rejects(h.env.client.workflow.getHandle(workflowIdForJob(csvJob)).describe(), /not found/i, 'validate only started nothing');
+    assert.equal(await page.inputValue('#spec'), csvSpec, 'the spec stays in the form');
+    // The same spec without the uploads names the file that is missing (a relative path is not looked up on the station).
+    await page.click('#validate-button');
+    assert.match(await page.locator('#spec-problems').innerText(), /drives\.prepare\.datasetCsv: dataset\.csv: upload the file with the form, or give an absolute path/);
+    const template = await page.request.get(`${app.url}/start/template.yaml`);
+    assert.equal(template.status(), 200);
+    assert.match(template.headers()['content-disposition'] ?? '', /attachment/);
+    assert.match(await template.text(), /datasetCsv: dataset\.csv/);
+    fs.rmSync(station, { recursive: true, force: true });
+
     const { jobName } = good;
-    const yamlSpec = (await import('yaml')).stringify(good);
-    await page.fill('#spec', yamlSpec);
-    await page.click('form[action="/start"] button[type=submit]');
-    await page.waitForURL(new RegExp(`/jobs/import-job-${jobName}\\?started=1`));
+    await page.goto(`${app.url}/start`);
+    await page.fill('#spec', toYaml(asSpecFile(good)));
+    await page.click('#start-button');
+    await page.waitForURL(new RegExp(`/jobs/import-job-${jobName}\\?started=1`)).catch(async (err: unknown) => {
+      throw new Error(`not started: ${await page.locator('main').innerText()}`, { cause: err });
+    });
     const startedHandle = h.env.client.workflow.getHandle(workflowIdForJob(jobName));
     const started = await waitForStep(startedHandle, ['awaiting-shipping']);
     assert.equal(started.timeline[0]?.by, 'ops-olga');
 
+    // The job page: the step diagram with the deadline bar on "await shipping".
+    await page.goto(`${app.url}/jobs/${startedHandle.workflowId}`);
+    const stepStates = await page.locator('#step-diagram li').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-step')}:${e.getAttribute('data-state')}`));
+    assert.deepEqual(stepStates, ['prepare:done', 'locate:done', 'create:done', 'await-shipping:current', 'update:pending', 'track:pending']);
+    assert.equal(await page.locator('#step-diagram li[data-step="await-shipping"] meter').count(), 1, 'shipping deadline bar');
+    assert.match(await page.locator('#step-diagram').innerText(), /1[34] days left/);
+    await shot(page, '10-operator-step-diagram');
+
     // The operator's full list with progress, then the job detail.
     await page.goto(`${app.url}/jobs`);
     await reloadUntil(page, `tr[data-workflow-id="${startedHandle.workflowId}"]`);
+    const progress = await page.locator(`tr[data-workflow-id="${startedHandle.workflowId}"] td.progress-cell`).innerText();
+    assert.match(progress, /4\/6 await shipping · 1[34] days left/, 'real progress, not a dash');
+    await shot(page, '07-operator-all-jobs');
+    const cancelLink = page.locator(`tr[data-workflow-id="${startedHandle.workflowId}"] a.danger-link`);
+    const box = await cancelLink.boundingBox();
+    const card = await page.locator('section.table-card').boundingBox();
+    assert.ok(box && card && box.x + box.width <= card.x + card.width, 'the Cancel link is not clipped');
     await shot(page, '07-operator-all-jobs');
 
     // Refused cancellation (drives already shipped): the workflow's reason is shown.
@@ -270,7 +345,31 @@ describe('shipping console in Chromium', () => {
     const detail = await page.locator('main').innerText();
     assert.match(detail, /cancellation requested/);
     assert.match(detail, /ops-olga/);
+    assert.equal(await page.locator('h1 .step').innerText(), 'cancelled', 'a cancelled job reads cancelled');
+    assert.doesNotMatch(await page.locator('.page-head').innerText(), /completed/);
+    assert.equal(await page.locator('#step-diagram li[data-state="cancelled"]').count(), 1);
     await shot(page, '09-operator-job-detail');
+
+    // A job that fails (Azure refuses the create): a failure panel, no empty cards or useless buttons.
+    await h.control('faults', { operation: 'Jobs_Create', kind: 'status', status: 400, count: 1 });
+    const failing = await startJob(await h.spec());
+    await waitForStep(failing, ['failed']);
+    await page.goto(`${app.url}/jobs/${failing.workflowId}`);
+    const panel = page.locator('#failure-panel');
+    await panel.waitFor();
+    const failureText = await panel.locator('.failure-text').innerText();
+    assert.match(failureText, /\S/, 'the failure says what happened');
+    assert.equal(await panel.locator('.failure-text').evaluate((e) => getComputedStyle(e).whiteSpace), 'pre-line', 'line breaks kept');
+    const failedPage = await page.locator('main').innerText();
+    assert.doesNotMatch(failedPage, /Not chosen yet/);
+    assert.equal(await page.locator('a[href$="/slip"]').count(), 0, 'no packing-slip button for a failed job');
+    assert.equal(await page.locator('#drives tbody tr').count() > 0 || (await page.locator('#drives').count()) === 0, true, 'no empty drives table');
+    assert.equal(await page.locator('#step-diagram li[data-state="failed"]').getAttribute('data-step'), 'create');
+    await shot(page, '11-operator-failure-panel');
+
+    const favicon = await page.request.get(`${app.url}/favicon.ico`);
+    assert.equal(favicon.status(), 200);
+    assert.match(favicon.headers()['content-type'] ?? '', /icon/);
     await context.close();
   });
 });
