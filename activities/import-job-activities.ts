@@ -22,7 +22,7 @@ import {
   type ShippingUpdateRequest,
   type ShippingUpdateResult,
 } from '../common/azure-job';
-import { NotificationSchema, type Notification } from '../common/import-job-contract';
+import { NotificationSchema, type Notification } from '../common/notification';
 import type { SecretStore } from '../common/secret-ref';
 import { asActivityFailure, type AzurePort, type AzurePorts } from './azure/port';
 import { deliverNotification } from './notifier';

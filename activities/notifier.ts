@@ -14,7 +14,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
-import { NotificationSchema, type Notification } from '../common/import-job-contract';
+import { NotificationSchema, type Notification } from '../common/notification';
 import { formatProblems, problemsFromZodError } from '../common/problems';
 
 export type NotificationLogger = (line: string) => void;

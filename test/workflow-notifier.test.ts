@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { blockedAddressReason, deliverNotification, type NotificationPolicy } from '../activities/notifier';
-import type { Notification } from '../common/import-job-contract';
+import type { Notification } from '../common/notification';
 
 let dir: string;
 let server: http.Server;
