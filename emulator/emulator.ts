@@ -77,6 +77,11 @@ export class EmulatorCore {
       this.log(`${method} ${shownPath} ${status} ${ms.toFixed(1)}ms${extra}`);
     };
     const work = async () => {
+      if (req.httpVersionMinor >= 1 && req.httpVersionMajor === 1 && req.headers.host === undefined) {
+        send(res, { ...errorReply(new ArmError(400, 'MissingHostHeader', 'HTTP/1.1 requests must carry a Host header.')), headers: { Connection: 'close' } });
+        done(400);
+        return;
+      }
       let target: RequestTarget;
       try {
         target = parseTarget(req.url);

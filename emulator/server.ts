@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
+import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { commonControlRoutes } from './control-api';
@@ -11,6 +12,7 @@ import { DataBoxJobs } from './databox/jobs';
 import { DEFAULT_REGIONS_FILE, RegionCatalogue } from './databox/regions';
 import { DataBoxService } from './databox/service';
 import { EmulatorCore } from './emulator';
+import { send } from './http';
 import { ArmError } from './errors';
 import { IMPORT_EXPORT_API_VERSIONS, importExportApi } from './importexport-api';
 import { JobService } from './jobs';
@@ -75,19 +77,22 @@ function parseCancelWindow(states: string[]): JobState[] {
  * Answers what Node's HTTP parser rejects before any handler runs (bad request lines, non-ASCII targets, unknown
  * methods, over-long headers) in the ARM envelope too; bytes that are not HTTP at all just close the connection.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || err.code === 'ECONNRESET' || (err as { bytesParsed?: number }).bytesParsed === 0) {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const error = tooLarge
-    ? new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.')
-    : new ArmError(400, 'BadRequest', `The request could not be parsed as HTTP/1.1 (${err.code ?? 'parse error'}).`);
+  if (err.code === 'HPE_HEADER_OVERFLOW') answerRaw(socket, new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'));
+  else if (err.code === 'HPE_INVALID_METHOD') answerRaw(socket, new ArmError(405, 'MethodNotAllowed', 'The request method is not supported.'));
+  else answerRaw(socket, new ArmError(400, 'BadRequest', `The request could not be parsed as HTTP/1.1 (${err.code ?? 'parse error'}).`));
+}
+
+/** Writes an ARM error straight to a socket Node's HTTP layer has given up on, and closes it. */
+function answerRaw(socket: Duplex, error: ArmError): void {
   const body = JSON.stringify(error.body());
-  const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Starts the emulator (HTTP, and HTTPS unless `httpsPort: null`): Microsoft.ImportExport and Microsoft.DataBox. */
@@ -118,10 +123,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const servers: Array<http.Server | https.Server> = [];
   const serve = (server: http.Server | https.Server) => {
     server.on('clientError', answerClientError);
+    // CONNECT and Upgrade requests bypass the request listener: answer CONNECT with 405, serve the other as plain HTTP.
+    server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      const error = new ArmError(417, 'ExpectationFailed', "Only 'Expect: 100-continue' is supported.");
+      send(res, { status: 417, body: error.body(), headers: { Connection: 'close' } });
+    });
+    server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerRaw(socket, new ArmError(405, 'MethodNotAllowed', 'CONNECT is not supported.')));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.on('finish', () => {
+        res.detachSocket(socket as Socket);
+        socket.end();
+      });
+      core.handle(req, res);
+    });
     servers.push(server);
     return server;
   };
-  const httpServer = serve(http.createServer(core.handle));
+  const httpServer = serve(http.createServer({ requireHostHeader: false }, core.handle));
   let httpsUrl: string | undefined;
   let caCertPath: string | undefined;
   try {
@@ -129,7 +150,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const httpUrl = urlFor('http', host, httpPort);
     if (options.httpsPort !== null) {
       const cert = await ensureCertificate(dataDir, host);
-      const httpsServer = serve(https.createServer({ cert: cert.cert, key: cert.key }, core.handle));
+      const httpsServer = serve(https.createServer({ cert: cert.cert, key: cert.key, requireHostHeader: false }, core.handle));
       httpsServer.on('tlsClientError', (_err, socket) => socket.destroy());
       const httpsPort = await listen(httpsServer, options.httpsPort ?? 0, host);
       httpsUrl = urlFor('https', host, httpsPort);

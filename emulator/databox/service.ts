@@ -82,6 +82,9 @@ export class DataBoxService {
   regionConfiguration(location: string, raw: unknown): Record<string, unknown> {
     this.region(location, 'location');
     const body = validate(RegionConfigurationRequestSchema, raw);
+    if (Object.keys(body).length === 0) {
+      throw ArmError.field('body', 'must ask for at least one of scheduleAvailabilityRequest, transportAvailabilityRequest, datacenterAddressRequest, deviceCapabilityRequest');
+    }
     const out: Record<string, unknown> = {};
     if (body.scheduleAvailabilityRequest) {
       const start = this.store.now();
