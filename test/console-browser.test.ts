@@ -359,7 +359,7 @@ describe('shipping console in Chromium', () => {
     await panel.waitFor();
     const failureText = await panel.locator('.failure-text').innerText();
     assert.match(failureText, /\S/, 'the failure says what happened');
-    assert.equal(await panel.locator('.failure-text').evaluate((e) => getComputedStyle(e).whiteSpace), 'pre-line', 'line breaks kept');
+    assert.equal(await panel.locator('.failure-text').evaluate((e) => (globalThis as unknown as { getComputedStyle(el: unknown): { whiteSpace: string } }).getComputedStyle(e).whiteSpace), 'pre-line', 'line breaks kept');
     const failedPage = await page.locator('main').innerText();
     assert.doesNotMatch(failedPage, /Not chosen yet/);
     assert.equal(await page.locator('a[href$="/slip"]').count(), 0, 'no packing-slip button for a failed job');
