@@ -1,11 +1,12 @@
 /**
  * `npm run bench:workflows [-- --jobs N --parked P --concurrency C]`
  * Runs N complete import jobs (tiny prepared drives: start → ship update → emulator advances to Completed) against a
- * dev server + the emulator, with the production worker as a separate process, then parks P jobs waiting for shipping
- * at the same time. Prints figures; the last line is:
- *   jobs_per_s=<X> p99_ship_to_patch_ms=<Y> parked_jobs=<P> worker_rss_mb=<R>
- * X: completed jobs per second; Y: p99 from the accepted ship update to Azure's PATCH (emulator request log);
- * P: jobs parked in awaiting-shipping at once; R: the worker process's peak RSS (VmHWM).
+ * dev server + the emulator, with the production worker as a separate process; then the same N jobs as the floor
+ * (workflows/benchmark-floor.ts: the same activity round trips as no-ops, the same update and timers, same server);
+ * then parks P jobs waiting for shipping at the same time. Prints figures; the last line is:
+ *   jobs_per_s=<X> floor_jobs_per_s=<F> p99_ship_to_patch_ms=<Y> parked_jobs=<P> worker_rss_mb=<R>
+ * X: completed jobs per second; F: the floor's; Y: p99 from the accepted ship update to Azure's PATCH (emulator
+ * request log); P: jobs parked in awaiting-shipping at once; R: the worker process's peak RSS (VmHWM).
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -13,12 +14,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { startEmulator } from '../emulator/server';
 import { dataConverterFor } from '../security/payload-codec';
 import { LocalFileSecretStore } from '../security/secret-store';
 import { importJobWorkflow } from '../workflows/import-job';
+import { floorShipUpdate, floorStepQuery, floorWorkflow } from '../workflows/benchmark-floor';
 import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
 import { createDevServerEnv } from '../test/helpers/temporal-env';
 
@@ -49,9 +52,56 @@ function peakRssMb(pid: number): number {
   }
 }
 
+function currentRssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The floor: N minimal jobs with the import job's round trips, update and timers; returns its jobs per second. */
+async function runFloor(
+  env: Awaited<ReturnType<typeof createDevServerEnv>>,
+  jobs: number,
+  concurrency: number,
+  runPool: typeof pool,
+): Promise<number> {
+  const completed = new Set<string>();
+  const taskQueue = 'bench-floor';
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: require.resolve('../workflows/benchmark-floor'),
+    activities: { noop: async () => undefined, done: async (name: string) => completed.has(name) },
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 200,
+    maxCachedWorkflows: 500,
+  });
+  const runJob = async (name: string): Promise<void> => {
+    const handle = await env.client.workflow.start(floorWorkflow, { args: [name, 200, 1000], taskQueue, workflowId: `floor-${name}` });
+    for (;;) {
+      if ((await handle.query(floorStepQuery)) === 'awaiting-shipping') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await handle.executeUpdate(floorShipUpdate, { args: ['123456789012'] });
+    completed.add(name);
+    await handle.result();
+  };
+  return worker.runUntil(async () => {
+    await runJob('floor-warm');
+    const names = Array.from({ length: jobs }, (_, i) => `floor-${i}-${crypto.randomUUID().slice(0, 6)}`);
+    const t0 = Date.now();
+    await runPool(names, concurrency, runJob);
+    return jobs / ((Date.now() - t0) / 1000);
+  });
+}
+
 async function main(): Promise<void> {
   const jobs = arg('jobs', 200);
-  const parked = arg('parked', 2000);
+  const parked = arg('parked', 10_000);
   const concurrency = arg('concurrency', 50);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-workflows-'));
   const key = crypto.randomBytes(32);
@@ -153,7 +203,11 @@ async function main(): Promise<void> {
   console.log(`complete jobs: ${jobs} in ${seconds.toFixed(1)} s = ${jobsPerS.toFixed(1)} jobs/s (concurrency ${concurrency})`);
   console.log(`ship→PATCH ms: p50=${p(0.5)} p90=${p(0.9)} p99=${p(0.99)} (n=${latencies.length})`);
 
-  // Phase 2: park P jobs in awaiting-shipping at the same time.
+  // Phase 2: the floor, on the same server, with the same concurrency and poll timing.
+  const floorJobsPerS = await runFloor(env, jobs, concurrency, pool);
+  console.log(`floor: ${floorJobsPerS.toFixed(1)} jobs/s; ratio ${(jobsPerS / floorJobsPerS).toFixed(2)}`);
+
+  // Phase 3: park P jobs in awaiting-shipping at the same time.
   const parkedNames = Array.from({ length: parked }, (_, i) => `park-${i}-${crypto.randomUUID().slice(0, 6)}`);
   const t1 = Date.now();
   await pool(parkedNames, concurrency, async (name) => {
@@ -170,6 +224,8 @@ async function main(): Promise<void> {
   // Make sure they really are live: a sample answers its status query.
   const sample = await client.workflow.getHandle(workflowIdForJob(parkedNames[0]!)).query(statusQuery);
   console.log(`\nparked: ${waiting} jobs awaiting shipping (sample step: ${sample.step}) after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  const current = currentRssMb(worker.pid!);
+  console.log(`worker RSS now: ${current.toFixed(0)} MB`);
   const rss = peakRssMb(worker.pid!);
   console.log(`worker peak RSS: ${rss.toFixed(0)} MB`);
 
@@ -178,7 +234,7 @@ async function main(): Promise<void> {
   await emulator.close();
   await env.teardown();
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`jobs_per_s=${jobsPerS.toFixed(1)} p99_ship_to_patch_ms=${p(0.99)} parked_jobs=${waiting} worker_rss_mb=${rss.toFixed(0)}`);
+  console.log(`jobs_per_s=${jobsPerS.toFixed(1)} floor_jobs_per_s=${floorJobsPerS.toFixed(1)} p99_ship_to_patch_ms=${p(0.99)} parked_jobs=${waiting} worker_rss_mb=${rss.toFixed(0)}`);
 }
 
 main().catch((err) => {

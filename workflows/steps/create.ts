@@ -1,6 +1,6 @@
 /** Step 3: the Azure job, created idempotently (a retried create finds the job it made). */
-import { workflowInfo } from '@temporalio/workflow';
-import type { ShippingSite } from '../../common/azure-job';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { terminalStates, type ShippingSite } from '../../common/azure-job';
 import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 
@@ -21,6 +21,10 @@ export async function createAzureJob(job: ImportJob, site: ShippingSite): Promis
     tags: spec.tags,
     requestId: workflowInfo().workflowId,
   });
+  if (job.api === 'databox' && terminalStates(job.api).has(snapshot.state)) {
+    // A re-created job whose name still holds the ended order: shipping to it would go nowhere.
+    throw ApplicationFailure.create({ type: 'AzureJobEnded', message: `The Azure job ${spec.jobName} has already ended (${snapshot.state}); it cannot take a shipment`, nonRetryable: true });
+  }
   await job.applySnapshotBeforeShipping(snapshot);
   const createdAt = Date.now();
   job.status.jobCreatedAt = new Date(createdAt).toISOString();

@@ -1,0 +1,47 @@
+/**
+ * The benchmark's floor (bench/workflows.bench.ts): the import job's shape with nothing of its own. The same
+ * activity round trips (no-op activities), the same ship update, the same timers (the shipping wait, the tracking
+ * back-off), the same search-attribute upserts: what Temporal itself costs on this server. Not registered by the
+ * product worker (workflows/index.ts does not export it).
+ */
+import { condition, defineQuery, defineUpdate, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ImportJobStepKey } from '../common/search-attributes';
+
+export interface FloorActivities {
+  noop(): Promise<void>;
+  /** True once the benchmark has "completed" the job (the floor's stand-in for Azure's final state). */
+  done(jobName: string): Promise<boolean>;
+}
+
+const { noop, done } = proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
+
+export const floorShipUpdate = defineUpdate<boolean, [string]>('ship');
+export const floorStepQuery = defineQuery<string>('step');
+
+/** Round trips of the import job on the happy path: locate 1, create 1, ship checks 2, update 1, notifications 2. */
+export async function floorWorkflow(jobName: string, pollInitialMs: number, pollMaxMs: number): Promise<void> {
+  let step = 'locating';
+  let shipped = false;
+  setHandler(floorStepQuery, () => step);
+  setHandler(floorShipUpdate, async () => {
+    await noop();
+    await noop();
+    shipped = true;
+    upsertSearchAttributes([{ key: ImportJobStepKey, value: 'shipped' }]);
+    return true;
+  });
+  upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+  await noop();
+  await noop();
+  step = 'awaiting-shipping';
+  upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+  await condition(() => shipped, '14 days');
+  await noop();
+  await noop();
+  let interval = pollInitialMs;
+  while (!(await done(jobName))) {
+    await sleep(interval);
+    interval = Math.min(interval * 2, pollMaxMs);
+  }
+  await noop();
+}
