@@ -355,6 +355,7 @@ async function execute(
 }
 
 const EMPTY_MD5 = createHash('md5').digest('hex').toUpperCase();
+const SYNCFS_INTERVAL_MS = 1000;
 /** A batch is one message to a worker: enough bytes that messages cost nothing, few enough that progress and the journal move often. */
 const BATCH_BYTES = 16 * 1024 * 1024;
 const BATCH_ITEMS = 64;
@@ -395,6 +396,9 @@ function canSyncFileSystems(drivePaths: string[]): boolean {
  */
 class DurableJournal {
   private pending: { rec: JournalRecord; drive: string | null }[] = [];
+  private lastRound = 0;
+  private draining = false;
+  private wake: (() => void) | undefined;
   private flushing: Promise<void> | undefined;
   private error: unknown;
 
@@ -419,6 +423,18 @@ class DurableJournal {
   private async loop(): Promise<void> {
     try {
       while (this.pending.length) {
+        // A syncfs also walks the file system's inodes (and flushes other writers' data on a shared one): at most one per interval.
+        const wait = this.lastRound + SYNCFS_INTERVAL_MS - Date.now();
+        if (this.syncfs && !this.draining && wait > 0)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        this.wake = undefined;
+        this.lastRound = Date.now();
         const round = this.pending.splice(0);
         if (this.syncfs) {
           const drives = [...new Set(round.map((r) => r.drive).filter((d): d is string => d !== null))];
@@ -434,6 +450,8 @@ class DurableJournal {
 
   /** Waits until everything added is durable and journaled. */
   async drain(): Promise<void> {
+    this.draining = true;
+    this.wake?.();
     while (this.flushing) await this.flushing;
     if (this.error !== undefined) throw this.error instanceof Error ? this.error : new Error(String(this.error));
   }
