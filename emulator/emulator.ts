@@ -191,8 +191,9 @@ export class EmulatorCore {
         raw: body.raw,
       });
     } catch (e) {
-      if (e instanceof ArmError) reply = errorReply(e);
-      else throw e;
+      if (!(e instanceof ArmError)) throw e;
+      reply = errorReply(e);
+      if (route?.api.errorBody) reply.body = route.api.errorBody(e);
     }
     if (method === 'PUT' || method === 'PATCH' || method === 'POST') armHeaders['x-ms-ratelimit-remaining-subscription-writes'] = '1199';
     else if (method === 'DELETE') armHeaders['x-ms-ratelimit-remaining-subscription-deletes'] = '14999';

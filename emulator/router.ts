@@ -1,5 +1,6 @@
 import { METHODS, type IncomingMessage } from 'node:http';
 import Router from 'find-my-way';
+import type { ArmError } from './errors';
 import type { Caller, Reply } from './http';
 
 export type ApiName = 'importexport' | 'databox';
@@ -35,6 +36,8 @@ export interface AzureApi {
   namespace: string;
   apiVersions: readonly string[];
   routes: AzureRoute[];
+  /** How this provider renders an error (default: ArmError.body()). */
+  errorBody?(e: ArmError): unknown;
 }
 
 export interface ControlRequest {

@@ -61,6 +61,11 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
     name: 'databox',
     namespace: 'Microsoft.DataBox',
     apiVersions: DATABOX_API_VERSIONS,
+    // ApiError's details are {code, message} only; the field stays named in each message and in error.target.
+    errorBody: (e) => {
+      const { error } = e.body();
+      return { error: { ...error, ...(error.details ? { details: error.details.map((d) => ({ code: d.code, message: d.message })) } : {}) } };
+    },
     routes: [
       { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.DataBox/operations', handler: () => ({ status: 200, body: { value: OPERATIONS_LIST } }) },
       { operation: 'Jobs_List', method: 'GET', path: `${SUB}/jobs`, handler: (r) => list(r, false) },
