@@ -3,10 +3,10 @@
  * create → await shipping → update → track), deadline and per-drive transfer bars, a failure panel, and the cancel
  * confirmation. Everything shown comes from the status query and the visibility row; unknown fields are simply absent.
  */
+import type { JobRow } from '../client/job-service';
 import type { PrepareProgress } from '../common/prepare-contract';
 import type { CancelResult, ImportJobStatus, WorkflowStep } from '../workflows/import-job-messages';
 import { html, type SafeHtml } from './html';
-import type { JobRow } from './jobs';
 import { daysLeft, daysLeftText, formatDate, formatTime, layout, safeText, shipToBlock, type PageContext, type Viewer } from './views';
 
 export const STEPS = [

@@ -19,7 +19,8 @@ import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/ba
 import { LoginThrottle, describeWait } from '../web/login-throttle';
 import { registerSessions, sessionOf } from '../web/sessions';
 import { parseUsers, type ConsoleUser, type Role } from './config';
-import { JobsApi, WORKFLOW_ID_PATTERN, mapLimited, searchQuery } from './jobs';
+import { mapLimited } from '../client/job-service';
+import { JobsApi, WORKFLOW_ID_PATTERN, searchTerm } from './jobs';
 import { dummyPasswordHash, verifyPassword } from './passwords';
 import { SPEC_TEMPLATE, checkStartForm, type StartForm } from './start-form';
 import { cancelPage, jobDetailPage, jobsPage } from './job-views';
@@ -109,7 +110,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   const secure = secureCookiesFor(opts.publicUrl);
   const publicOrigin = opts.publicUrl ? new URL(opts.publicUrl).origin : undefined;
   const log = opts.log ?? ((line: string) => console.error(`[console] ${line}`));
-  const jobs = new JobsApi(opts.client, opts.taskQueue);
+  const jobs = new JobsApi(opts.client, opts.taskQueue, opts.secrets?.store);
   const throttle = new LoginThrottle({ now });
   const viewers = new WeakMap<FastifyRequest, Viewer>();
 
@@ -320,14 +321,13 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
     site.get('/jobs', { config: { access: 'operator' } }, async (req, reply) => {
       const viewer = viewerOf(req);
       const q = ((req.query as { q?: string }).q ?? '').slice(0, 200);
-      const sq = searchQuery(q, opts.taskQueue);
+      const sq = searchTerm(q);
       if ('error' in sq) return sendPage(reply, 400, jobsPage({ viewer, q, searchError: sq.error, jobs: [] }));
-      const rows = await jobs.list(sq.query, 100);
+      const rows = await jobs.list(sq.term, 100);
       const enriched = await mapLimited(rows, 8, async (row) => {
         if (row.executionStatus !== 'RUNNING') return { row };
-        const status = await jobs.status(row.workflowId);
-        const prep = status?.step === 'preparing' ? await jobs.prepareProgress(row.workflowId) : undefined;
-        return { row, status, prep };
+        const found = await jobs.describe(row.workflowId);
+        return { row, status: found?.status, prep: found?.prep };
       });
       return sendPage(reply, 200, jobsPage({ viewer, q, jobs: enriched }));
     });
@@ -336,29 +336,28 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       const viewer = viewerOf(req);
       const workflowId = workflowIdOf(req, reply);
       if (!workflowId) return reply;
-      const row = await jobs.describe(workflowId);
-      if (!row) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
-      const status = await jobs.status(workflowId);
-      const prep = status?.step === 'preparing' ? await jobs.prepareProgress(workflowId) : undefined;
+      const found = await jobs.describe(workflowId);
+      if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
       const started = (req.query as { started?: string }).started;
-      return sendPage(reply, 200, jobDetailPage({ viewer, row, status, prep, notice: started ? { kind: 'ok', text: 'Job started.' } : undefined }));
+      return sendPage(reply, 200, jobDetailPage({ viewer, ...found, notice: started ? { kind: 'ok', text: 'Job started.' } : undefined }));
     });
 
     site.get('/jobs/:id/cancel', { config: { access: 'operator' } }, async (req, reply) => {
       const viewer = viewerOf(req);
       const workflowId = workflowIdOf(req, reply);
       if (!workflowId) return reply;
-      const row = await jobs.describe(workflowId);
-      if (!row) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
-      return sendPage(reply, 200, cancelPage({ viewer, row, status: await jobs.status(workflowId) }));
+      const found = await jobs.describe(workflowId);
+      if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
+      return sendPage(reply, 200, cancelPage({ viewer, row: found.row, status: found.status }));
     });
 
     site.post('/jobs/:id/cancel', { config: { access: 'operator' } }, async (req, reply) => {
       const viewer = viewerOf(req);
       const workflowId = workflowIdOf(req, reply);
       if (!workflowId) return reply;
-      const row = await jobs.describe(workflowId);
-      if (!row) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
+      const found = await jobs.describe(workflowId);
+      if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
+      const row = found.row;
       const form = formOf(req);
       const reason = field(form, 'reason').trim().slice(0, 500);
       if (field(form, 'confirm') !== 'yes' || !reason) {

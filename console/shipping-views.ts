@@ -1,9 +1,9 @@
 /** The clerk's pages: jobs awaiting shipment with their ship form, the receipt, and the packing slip. */
+import type { JobRow } from '../client/job-service';
 import type { ReturnAddress } from '../common/address';
 import type { Problem } from '../common/problems';
 import type { ImportJobStatus, ShipmentReceipt } from '../workflows/import-job-messages';
 import { html, type SafeHtml } from './html';
-import type { JobRow } from './jobs';
 import { addressLines, daysLeft, daysLeftText, formatDate, formatTime, layout, shipToBlock, type PageContext, type Viewer } from './views';
 
 /** Jobs within this many days of Azure's 2-week expiry are highlighted as urgent, and as a warning below `WARN_DAYS`. */

@@ -108,6 +108,6 @@ export async function checkStartForm(form: StartForm, deps: { jobs: JobsApi; sec
   if (!deps.secrets) return { ok: false, status: 503, problems: [{ field: '(console)', message: 'this console has no secret store configured, so it cannot start jobs' }] };
   await parsed.secrets.commit();
   const started = await deps.jobs.start(parsed.spec, deps.startedBy);
-  if (!started.ok) return { ok: false, status: 409, problems: [{ field: 'jobName', message: started.message }] };
+  if (!started.ok) return { ok: false, status: 409, problems: started.problems };
   return { ok: true, summary, started: started.workflowId };
 }
