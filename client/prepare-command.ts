@@ -8,7 +8,7 @@ import type { SecretStore } from '../common/secret-ref';
 import { InsufficientCapacityError, JournalMismatchError, PrepareCancelledError, PrepareInputError, PrepareInputErrors, SourceReadError } from '../activities/prepare/errors';
 import { parseDatasetCsv, parseDrivesetCsv, parsePrepareSpecText } from '../activities/prepare/inputs';
 import { prepareDrives } from '../activities/prepare/prepare';
-import { verifyDrive } from '../activities/prepare/verify';
+import { sourcesFromJournal, verifyDrive } from '../activities/prepare/verify';
 
 /** Where the command writes: process.stdout / process.stderr, or a buffer in tests. */
 export interface TextSink {
@@ -164,7 +164,7 @@ interface PrepareFlags {
 /**
  * `importctl prepare --dataset dataset.csv --driveset driveset.csv --journal-dir DIR [--id ID] [--skip-write] [--json]`
  * `importctl prepare --spec job.yaml --journal-dir DIR ...` (the spec's `prepare` section instead of the CSV files)
- * `importctl prepare verify <drivePath> [--manifest-hash HEX] [--json]`
+ * `importctl prepare verify <drivePath> [--manifest-hash HEX] [--journal-dir DIR --id ID] [--json]`
  * `argv` are the arguments after `importctl` (a leading `prepare` is optional).
  */
 export async function runPrepareCommand(argv: string[], io: PrepareCliIo): Promise<number> {
@@ -192,8 +192,10 @@ export async function runPrepareCommand(argv: string[], io: PrepareCliIo): Promi
     .description('re-read a prepared drive and check every block and the manifest')
     .argument('<drivePath>', 'mount path / directory of the drive')
     .option('--manifest-hash <hex>', 'the manifest hash recorded for the job (checked when given)')
+    .option('--journal-dir <dir>', "with --id: also compare every source file with the manifest (finds a copy torn by a source that changed)")
+    .option('--id <id>', 'the preparation id whose journal names the sources')
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (drivePath: string, o: { manifestHash?: string; json?: boolean }) => {
+    .action(async (drivePath: string, o: VerifyFlags) => {
       code = await runVerify(drivePath, o, io);
     });
   try {
@@ -271,9 +273,28 @@ async function runPrepare(o: PrepareFlags, io: PrepareCliIo): Promise<number> {
   }
 }
 
-async function runVerify(drivePath: string, o: { manifestHash?: string; json?: boolean }, io: PrepareCliIo): Promise<number> {
+interface VerifyFlags {
+  manifestHash?: string;
+  journalDir?: string;
+  id?: string;
+  json?: boolean;
+}
+
+async function runVerify(drivePath: string, o: VerifyFlags, io: PrepareCliIo): Promise<number> {
   const vo: Parameters<typeof verifyDrive>[1] = {};
   if (o.manifestHash) vo.expectedManifestHash = o.manifestHash;
+  if ((o.journalDir === undefined) !== (o.id === undefined)) {
+    io.stderr.write('prepare verify: give --journal-dir and --id together\n');
+    return EXIT.input;
+  }
+  if (o.journalDir !== undefined && o.id !== undefined) {
+    const sources = sourcesFromJournal(path.resolve(o.journalDir), o.id, drivePath);
+    if (!sources) {
+      io.stderr.write(`prepare verify: no preparation ${o.id} of drive ${drivePath} in journal ${o.journalDir}\n`);
+      return EXIT.input;
+    }
+    vo.sources = sources;
+  }
   const progress = new PrepareProgressBar(io.stderr, 'verifying');
   vo.onProgress = (p) => progress.update(p);
   const r = await verifyDrive(drivePath, vo);

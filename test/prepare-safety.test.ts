@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PrepareInputError, SourceReadError, parseDatasetCsv, parseDrivesetCsv, prepareDrives } from '../activities/prepare';
 import type { PrepareRequest } from '../common/prepare-contract';
+import { runPrepareCommand } from '../client/prepare-command';
 import { MemorySecretStore } from './fixtures/prepare/memory-secrets';
 import { MiB, driveset, independentCheck, listFiles, tmpdir, write } from './fixtures/prepare/helpers';
 
@@ -162,5 +163,33 @@ void test("a manifest's temporary file left by a killed run is removed when the 
   const again = await prepareDrives(req);
   assert.deepEqual(fs.readdirSync(drive).filter((n) => n.includes('.tmp-')), []);
   assert.deepEqual(independentCheck(drive, again.drives[0]?.manifestHash ?? '').problems, []);
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+void test('prepare verify with the journal compares the sources too: a drive copy that no longer matches its source is reported', async () => {
+  const root = tmpdir('prep-verify-src-');
+  const src = path.join(root, 'src');
+  const file = path.join(src, 'data.bin');
+  write(file, randomBytes(9 * MiB));
+  write(path.join(src, 'other.txt'), 'unchanged\n');
+  const drive = path.join(root, 'drive');
+  fs.mkdirSync(drive);
+  const journalDir = path.join(root, 'journal');
+  const res = await prepareDrives(await request(root, src, drive, 'verify-src', journalDir));
+  // What a torn copy looks like afterwards: the drive and its manifest agree, the source has other bytes in block 1.
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, randomBytes(100), 0, 100, 4 * MiB + 10);
+  fs.closeSync(fd);
+  let out = '';
+  const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => true }, secrets: new MemorySecretStore() };
+  assert.equal(await runPrepareCommand(['prepare', 'verify', drive, '--manifest-hash', res.drives[0]?.manifestHash ?? '', '--json'], io), 0, 'the drive alone is consistent');
+  out = '';
+  assert.equal(await runPrepareCommand(['prepare', 'verify', drive, '--journal-dir', journalDir, '--id', 'verify-src', '--json'], io), 1);
+  const r = JSON.parse(out) as { ok: boolean; mismatches: { file: string; offset?: number; reason: string }[] };
+  assert.deepEqual(
+    r.mismatches.map((m) => [m.file, m.offset, m.reason]),
+    [['\\torn\\data.bin', 4 * MiB, 'source-differs']],
+  );
+  assert.equal(await runPrepareCommand(['prepare', 'verify', drive, '--journal-dir', journalDir], io), 2, '--journal-dir needs --id');
   fs.rmSync(root, { recursive: true, force: true });
 });

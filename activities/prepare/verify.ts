@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, parseManifest, type ParsedManifest } from './manifest';
+import { Journal } from './journal';
+import { toManifestPath } from './names';
+import type { Plan } from './plan';
 import { CopyPool, type BatchReply } from './pool';
 
 export interface VerifyMismatch {
@@ -33,6 +36,8 @@ export interface VerifyOptions {
   expectedManifestHash?: string;
   concurrency?: number;
   onProgress?: (p: VerifyProgress) => void;
+  /** Manifest FilePath → source file: each source is also compared with the manifest (see sourcesFromJournal). */
+  sources?: Map<string, string>;
 }
 
 function onDrive(drivePath: string, manifestPath: string): string {
@@ -98,6 +103,12 @@ export async function verifyDrive(drivePath: string, opts: VerifyOptions = {}): 
         if (r.length > 0 && r.length <= 4 * 1024 * 1024) {
           checks.push({ file: b.filePath, blob: b.blobPath, abs, offset: r.offset, length: r.length, hash: r.hash.toUpperCase(), reason: b.kind === 'page' ? 'page-range-hash' : 'block-hash' });
           bytesTotal += r.length;
+          const source = opts.sources?.get(b.filePath);
+          if (source !== undefined) {
+            // A copy torn by a source that changed mid-copy matches the manifest (it describes the copy) but not the source.
+            checks.push({ file: b.filePath, blob: b.blobPath, abs: source, offset: r.offset, length: r.length, hash: r.hash.toUpperCase(), reason: 'source-differs' });
+            bytesTotal += r.length;
+          }
         }
       }
       if (b.kind === 'block' && expectOffset !== b.length)
@@ -178,4 +189,21 @@ async function hashOne(pool: CopyPool, c: { abs: string; offset: number; length:
   } catch (e) {
     return `unreadable (${(e as Error).message})`;
   }
+}
+
+/**
+ * The source of every file on `drivePath`, from the plan in a preparation's journal (copy mode
+ * only: in skip-write mode the drive's files are the sources). Undefined when there is no such plan
+ * or the drive is not one of its drives.
+ */
+export function sourcesFromJournal(journalDir: string, preparationId: string, drivePath: string): Map<string, string> | undefined {
+  const text = Journal.readPlanText(journalDir, preparationId);
+  if (text === undefined) return undefined;
+  const plan = JSON.parse(text) as Plan;
+  const di = plan.drives.findIndex((d) => path.resolve(d.path) === path.resolve(drivePath));
+  if (di < 0) return undefined;
+  const out = new Map<string, string>();
+  if (plan.mode !== 'copy') return out;
+  for (const f of plan.files) if (f.drive === di && f.kind === 'blob') out.set(toManifestPath(f.rel), f.src);
+  return out;
 }
