@@ -67,6 +67,7 @@ async function runFloor(
   jobs: number,
   concurrency: number,
   runPool: typeof pool,
+  dataConverter: ReturnType<typeof dataConverterFor>,
 ): Promise<number> {
   const completed = new Set<string>();
   const taskQueue = 'bench-floor';
@@ -79,6 +80,8 @@ async function runFloor(
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 200,
     maxCachedWorkflows: 500,
+    // The client encrypts every payload; the floor decrypts them as the product worker does.
+    dataConverter,
   });
   const runJob = async (name: string): Promise<void> => {
     const handle = await env.client.workflow.start(floorWorkflow, { args: [name, 200, 1000], taskQueue, workflowId: `floor-${name}` });
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
   console.log(`ship→PATCH ms: p50=${p(0.5)} p90=${p(0.9)} p99=${p(0.99)} (n=${latencies.length})`);
 
   // Phase 2: the floor, on the same server, with the same concurrency and poll timing.
-  const floorJobsPerS = await runFloor(env, jobs, concurrency, pool);
+  const floorJobsPerS = await runFloor(env, jobs, concurrency, pool, dataConverter);
   console.log(`floor: ${floorJobsPerS.toFixed(1)} jobs/s; ratio ${(jobsPerS / floorJobsPerS).toFixed(2)}`);
 
   // Phase 3: park P jobs in awaiting-shipping at the same time.

@@ -147,7 +147,8 @@ describe('import-job workflow on the dev server', () => {
     }, 15_000, 'rejected signal');
     assert.equal(rejected.step, 'awaiting-shipping');
     assert.match(rejected.rejectedSignals[0]!.problems.join(' '), /UPS is not accepted/);
-    assert.ok(h.notifications().some((n) => n.kind === 'rejected-signal'));
+    // The notification is delivered by an activity after the rejection is recorded.
+    await eventually(async () => h.notifications().some((n) => n.kind === 'rejected-signal'), 15_000, 'rejected-signal notification');
 
     await handle.signal(shipSignal, { carrierName: 'FedEx', trackingNumber: '222233334444', driveCount: 2, shipDate: today(), submittedBy: 'clerk-bob' });
     await waitForStep(handle, 'tracking');

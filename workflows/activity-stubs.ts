@@ -1,5 +1,5 @@
 /** The activity stubs the import-job workflow calls (types only from the activity modules: nothing runs here). */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createImportJobActivities } from '../activities/import-job-activities';
 import type { createPrepareActivities } from '../activities/prepare/activity';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/azure-job';
@@ -15,6 +15,16 @@ export type NotificationKind = Parameters<RestActivities['sendNotification']>[0]
 export const rest = proxyActivities<RestActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+});
+
+/**
+ * Cheap, idempotent reads the ship update makes before it answers the clerk (the site still open, the tracking
+ * number unused): as local activities they cost no server round trips, only a marker in history.
+ */
+export const localReads = proxyLocalActivities<Pick<RestActivities, 'getSite' | 'getAzureJob' | 'findJobsByTrackingNumber'>>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
 
 /** The preparation runs on the station where the drives are attached, for as long as copying takes. */

@@ -6,6 +6,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  log,
   patched,
   setHandler,
   upsertSearchAttributes,
@@ -19,7 +20,7 @@ import type { PreparedDrive } from '../common/prepare-contract';
 import { problemsFromZodError } from '../common/problems';
 import { ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
 import { ShipmentSchema, type Shipment, type ShipmentInput } from '../common/shipping';
-import { rest, type NotificationKind } from './activity-stubs';
+import { localReads, rest, type NotificationKind, type RestActivities } from './activity-stubs';
 import {
   cancelSignal,
   cancelUpdate,
@@ -41,6 +42,9 @@ import { chooseOpenSite, formatSiteAddress, sameShipTo } from './steps/locate';
 
 /** Thrown inside the steps when a cancellation was accepted; the workflow ends as `cancelled`. */
 export class JobCancelled extends Error {}
+
+/** The reads a shipment check makes: remote activities in older runs, local ones since. */
+type ShipmentReads = Pick<RestActivities, 'getSite' | 'getAzureJob' | 'findJobsByTrackingNumber'>;
 
 const ENDED_STEPS: readonly WorkflowStep[] = ['completed', 'closed', 'cancelled', 'failed'];
 
@@ -143,6 +147,12 @@ export class ImportJob {
   }
 
   async notify(kind: NotificationKind, message: string): Promise<void> {
+    // A log notification is a log line: the workflow logger writes it (through the worker's redacting logger, never
+    // on replay) without an activity round trip. Older runs delivered it with an activity.
+    if (this.spec.notification.kind === 'log' && patched('log-notifications-in-workflow')) {
+      log.info(`[notify:${kind}] ${this.spec.jobName}: ${message}`, { jobName: this.spec.jobName, kind });
+      return;
+    }
     try {
       await rest.sendNotification({ target: this.spec.notification, jobName: this.spec.jobName, kind, message });
     } catch (err) {
@@ -225,15 +235,17 @@ export class ImportJob {
 
   /** Re-checks where the drives go and the tracking number with activities, then records the shipment. */
   acceptShipment(s: Shipment): Promise<ShipmentReceipt> {
-    // Workflows recorded before the lock checked concurrently and re-read the shipment after the awaits.
-    return patched('serialise-shipment-acceptance') ? this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s)) : this.checkAndRecordShipment(s);
+    // Workflows recorded before this patch checked with (remote) activities, concurrently, and re-read the shipment
+    // after the awaits; since, the checks are local activities and run one submission at a time.
+    if (!patched('shipment-checks-local-serialised')) return this.checkAndRecordShipment(s, rest);
+    return this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s, localReads));
   }
 
-  private async checkAndRecordShipment(s: Shipment): Promise<ShipmentReceipt> {
+  private async checkAndRecordShipment(s: Shipment, reads: ShipmentReads): Promise<ShipmentReceipt> {
     const settled = this.settledShipment(s);
     if (settled) return settled;
-    await this.refuseIfShipToChanged();
-    const others = await rest.findJobsByTrackingNumber({ trackingNumber: s.trackingNumber, excludeWorkflowId: workflowInfo().workflowId });
+    await this.refuseIfShipToChanged(reads);
+    const others = await reads.findJobsByTrackingNumber({ trackingNumber: s.trackingNumber, excludeWorkflowId: workflowInfo().workflowId });
     if (others.length > 0) {
       const jobs = others.map((id) => jobNameFromWorkflowId(id) ?? id).join(', ');
       throw invalidShipment([{ field: 'trackingNumber', message: `${s.trackingNumber} is already used by job(s) ${jobs}` }]);
@@ -251,16 +263,16 @@ export class ImportJob {
   }
 
   /** Sites get remapped while a job waits: a shipment to an address that is no longer right is refused. */
-  private async refuseIfShipToChanged(): Promise<void> {
+  private async refuseIfShipToChanged(reads: ShipmentReads): Promise<void> {
     const site = this.status.site!;
     if (this.api === 'databox') {
       // The job's own datacenter address is authoritative once the job exists.
-      if (await this.applySnapshotBeforeShipping(await rest.getAzureJob(this.jobRef))) {
+      if (await this.applySnapshotBeforeShipping(await reads.getAzureJob(this.jobRef))) {
         throw ApplicationFailure.nonRetryable(`The datacenter address of this job has changed. Ship to ${formatSiteAddress(this.status.site!)} instead.`, 'SiteChanged');
       }
       return;
     }
-    const current = await rest.getSite({ subscriptionId: this.spec.subscriptionId, locationName: site.locationName });
+    const current = await reads.getSite({ subscriptionId: this.spec.subscriptionId, locationName: site.locationName });
     if (current.isOpen) return;
     const { open: next } = await chooseOpenSite(this, [...current.alternateLocationNames]);
     const hint = next ? ` Ship to ${next.displayName} instead: ${formatSiteAddress(next)}.` : ' No alternate site is open right now.';
