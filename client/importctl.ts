@@ -17,6 +17,7 @@ import { EXIT, ImportJobError, InvalidInputError, JobEndedError, TemporalUnavail
 import { parseJobListFilter, WORKFLOW_STEPS } from './job-filter';
 import type { ImportJobService, JobStatusView } from './job-service';
 import { loadJobSpecFile } from './spec-file';
+import { StatusScreen } from './status-screen';
 
 // The Temporal client, the Azure SDK and the prepare step are imported by the commands that use them, so a refused
 // spec, a usage error or `--help` answers without loading them (scripts call importctl in loops).
@@ -175,7 +176,7 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
       const interval = Number(opts.interval);
       if (!Number.isFinite(interval) || interval < 1 || interval > 3600) throw new InvalidInputError(`--interval: "${opts.interval}" is not a number of seconds from 1 to 3600`);
       const service = await jobs();
-      const screen = new Screen(io);
+      const screen = new StatusScreen(io);
       for (;;) {
         const view = await service.status(job);
         const text = json ? JSON.stringify(statusJson(view), null, 2) : formatStatus(view);
@@ -291,26 +292,6 @@ function reportError(err: unknown, json: boolean, io: CliIo): number {
   else if (known instanceof InvalidInputError && problems.length > 0) io.stderr(`importctl: ${message}:\n  ${formatProblemList(problems)}\n`);
   else io.stderr(`importctl: ${message}\n`);
   return known?.exitCode ?? EXIT.failure;
-}
-
-/** Where `status` prints: on a terminal a watched frame replaces the previous one; elsewhere only changes print. */
-class Screen {
-  private previous: string | undefined;
-  private previousRows = 0;
-
-  constructor(private readonly io: CliIo) {}
-
-  show(text: string, watching: boolean): void {
-    if (watching && text === this.previous) return;
-    const tty = this.io.tty;
-    if (watching && tty && this.previousRows > 0) {
-      // Cursor up to the first row of the last frame, then clear to the end of the screen (ECMA-48 CPL + ED).
-      this.io.stdout(`\x1b[${this.previousRows}F\x1b[0J`);
-    } else if (this.previous !== undefined) this.io.stdout('\n');
-    this.io.stdout(`${text}\n`);
-    this.previous = text;
-    this.previousRows = tty ? text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / Math.max(tty.columns, 1))), 0) : 0;
-  }
 }
 
 /** Process entry point (bin/importctl.cjs, `npm run importctl`). */

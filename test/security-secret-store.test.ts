@@ -13,6 +13,7 @@ import {
   KeyVaultSecretStore,
   type KeyVaultSecretsClient,
   LocalFileSecretStore,
+  SecretBindingError,
   SecretConflictError,
   SecretNotFoundError,
 } from '../security/secret-store';
@@ -100,6 +101,59 @@ void describe('LocalFileSecretStore', () => {
     const text = fs.readFileSync(store.fileFor('one'), 'utf8').replace('"name":"one"', '"name":"two"');
     fs.writeFileSync(store.fileFor('two'), text, { mode: 0o600 });
     await assert.rejects(store.get({ kind: 'secret-ref', store: 'local', name: 'two' }), /cannot decrypt secret "two"/);
+  });
+});
+
+void describe('bindings: a secret written for one job is never handed to another', () => {
+  void it('local files record the job, bind it into the ciphertext, and refuse other jobs', async () => {
+    const dir = path.join(tmp, 'bind');
+    const store = new LocalFileSecretStore({ dir, keyRing: ring1 });
+    const ref = await store.put('bitlocker-job-a-d1', BITLOCKER, { jobName: 'job-a' });
+    assert.equal(await store.get(ref, { jobName: 'job-a' }), BITLOCKER);
+    assert.equal(await store.get(ref), BITLOCKER, 'without a binding (tools, tests) the secret still resolves');
+    await assert.rejects(store.get(ref, { jobName: 'job-b' }), (e: unknown) => e instanceof SecretBindingError && /belongs to another job/.test(e.message) && !e.message.includes(BITLOCKER));
+    await assert.rejects(store.put('bitlocker-job-a-d1', BITLOCKER, { jobName: 'job-b' }), SecretConflictError);
+    assert.deepEqual(await store.put('bitlocker-job-a-d1', BITLOCKER, { jobName: 'job-a' }), ref, 'same job, same value: a no-op');
+    // Editing the recorded job in the file does not move the secret to another job: the AAD no longer matches.
+    const file = store.fileFor('bitlocker-job-a-d1');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"jobName":"job-a"', '"jobName":"job-b"'));
+    await assert.rejects(store.get(ref, { jobName: 'job-b' }), /cannot decrypt/);
+  });
+
+  void it('secrets written without a binding (tools that prepare drives before any job exists) resolve for any job', async () => {
+    const dir = path.join(tmp, 'v1');
+    const store = new LocalFileSecretStore({ dir, keyRing: ring1 });
+    const ref = await store.put('legacy', BITLOCKER);
+    const file = store.fileFor('legacy');
+    const v2 = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+    assert.equal(v2.format, 'aio-secret/v2');
+    assert.equal(v2.jobName, undefined);
+    assert.equal(await store.get(ref, { jobName: 'any-job' }), BITLOCKER);
+  });
+
+  void it('in memory and in Key Vault (as a tag) alike', async () => {
+    const mem = new InMemorySecretStore();
+    const ref = await mem.put('n', BITLOCKER, { jobName: 'job-a' });
+    await assert.rejects(mem.get(ref, { jobName: 'job-b' }), SecretBindingError);
+    const tags = new Map<string, Record<string, string> | undefined>();
+    const values = new Map<string, string>();
+    const client: KeyVaultSecretsClient = {
+      getSecret: async (name: string) => {
+        const value = values.get(name);
+        if (value === undefined) throw Object.assign(new Error('nf'), { statusCode: 404 });
+        return { name, value, properties: { name, vaultUrl: 'https://v.vault.azure.net', tags: tags.get(name) } };
+      },
+      setSecret: async (name: string, value: string, opts?: { tags?: Record<string, string> }) => {
+        values.set(name, value);
+        tags.set(name, opts?.tags);
+        return { name, value, properties: { name, vaultUrl: 'https://v.vault.azure.net' } };
+      },
+    };
+    const kv = new KeyVaultSecretStore({ vaultUrl: 'https://v.vault.azure.net', client });
+    const kref = await kv.put('kv-secret', BITLOCKER, { jobName: 'job-a' });
+    assert.deepEqual(tags.get('kv-secret'), { 'import-job': 'job-a' });
+    assert.equal(await kv.get(kref, { jobName: 'job-a' }), BITLOCKER);
+    await assert.rejects(kv.get(kref, { jobName: 'job-b' }), SecretBindingError);
   });
 });
 
