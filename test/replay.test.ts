@@ -1,7 +1,8 @@
 /**
  * Replays committed histories of real runs against the current workflow code. A change that alters the commands of
  * a running workflow without `patched()` makes this fail with a nondeterminism error.
- * v1 histories were recorded before the `notify-shipping-confirmed` patch, v2 after it: both must replay.
+ * v1 histories were recorded before the `notify-shipping-confirmed` patch, v2 after it: both must replay. The
+ * Data Box histories were recorded with the ship-update checks as local activities (their markers are visible).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,10 @@ test('recorded import-job histories replay against the current workflow code', a
   const markers = (f: string): number => (fs.readFileSync(path.join(dir, f), 'utf8').match(/EVENT_TYPE_MARKER_RECORDED/g) ?? []).length;
   assert.equal(markers('import-job-happy-path-v1.json'), 0, 'v1 was recorded before the patch');
   assert.equal(markers('import-job-happy-path-v2.json'), 1, 'v2 carries the patch marker');
+  // Patch markers plus one marker per local activity of the ship update (two checks, for each of two submissions:
+  // the repeated one is answered from state without activities).
+  assert.ok(markers('import-job-databox-happy-path-v1.json') >= 4, 'the Data Box history carries patch and local-activity markers');
+  assert.ok(files.some((f) => f.includes('databox')), 'Data Box histories are replayed too');
 });
 
 test('replay detects a change to the commands (the safety net works)', async () => {

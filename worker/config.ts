@@ -20,8 +20,12 @@ export const WorkerConfigSchema = z.object({
   REGISTER_SEARCH_ATTRIBUTES: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
-  /** Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake. */
-  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(500),
+  /**
+   * Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake.
+   * Each cached import job holds its own evaluation of the workflow modules (the SDK isolates module state per
+   * workflow), about 2 MB: 250 keeps the worker well under 1 GB and above the jobs that are busy at once.
+   */
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(250),
   /** The one directory `kind: file` notifications are written in (a job names a file inside it). */
   NOTIFICATION_DIR: z
     .string()
