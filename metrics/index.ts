@@ -10,9 +10,9 @@
  * functions are exported for any other caller (CLI, console, tests). Workflow code must not call them (sandbox,
  * replay): everything a workflow does that is worth counting passes through an activity.
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
+import Fastify from 'fastify';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { splitHostPort, type MetricsConfig } from './config';
@@ -212,53 +212,35 @@ async function temporalRuntimeMetrics(bind: string | undefined): Promise<string>
 }
 
 /**
- * Serves `GET /metrics` (project metrics + the Temporal runtime's, merged) and `GET /healthz` on `config.bind`.
- * Loopback by default; bind 0.0.0.0 only where a network policy keeps the port private (e.g. inside a container).
+ * Serves `GET /metrics` (project metrics + the Temporal runtime's, merged) and `GET /healthz` on `config.bind`, on
+ * fastify (its router answers unknown paths 404 and other methods 405). Loopback by default; bind 0.0.0.0 only where
+ * a network policy keeps the port private (e.g. inside a container).
+ *
+ * Why the merge stays: the SDK core's Prometheus exporter serves only the core's own meter, and prom-client's
+ * registry (the project counters, process metrics) needs an HTTP server of its own; one scrape target therefore
+ * means reading one into the other. Recording the project counters on the runtime's metric meter instead would
+ * let the core's exporter serve everything alone.
  */
 export async function startMetricsServer(config: Pick<MetricsConfig, 'bind' | 'temporalBind'>): Promise<MetricsServer | undefined> {
   if (config.bind === undefined) return undefined;
   const { host, port } = splitHostPort(config.bind);
-  const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      return;
-    }
-    if (url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
-      return;
-    }
-    void (async () => {
-      try {
-        const temporal = await temporalRuntimeMetrics(config.temporalBind);
-        const ours = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(`${ours}\n${temporal}`);
-      } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.name : 'error'}\n`);
-      }
-    })();
+  const app = Fastify({ logger: false, requestTimeout: 30_000, return503OnClosing: true });
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
+  app.get('/metrics', async (_req, reply) => {
+    const temporal = await temporalRuntimeMetrics(config.temporalBind);
+    const ours = await registry.metrics();
+    return reply.type(registry.contentType).send(`${ours}\n${temporal}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
+  app.setNotFoundHandler(async (req, reply) =>
+    req.method === 'GET' || req.method === 'HEAD' ? reply.code(404).type('text/plain').send('not found; try /metrics\n') : reply.code(405).header('allow', 'GET, HEAD').send(),
+  );
+  app.setErrorHandler(async (err, _req, reply) => reply.code(500).type('text/plain').send(`metrics failed: ${err instanceof Error ? err.name : 'error'}\n`));
+  await app.listen({ host, port });
+  const addr = app.server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${shownHost}:${addr.port}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => app.close(),
   };
 }
 

@@ -1,4 +1,4 @@
-/** Issue 6, "Secrets stay secret": config, payload encryption, secret stores, redaction. */
+/** Secrets stay secret: config, payload encryption, secret stores, redaction. */
 export * from './config';
 export * from './keys';
 export * from './payload-codec';

@@ -112,12 +112,14 @@ describe('metrics endpoint during an import job', () => {
       connection: env.nativeConnection,
       namespace: 'default',
       taskQueue,
-      activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: env.client })),
+      activities: instrumentActivities(
+        buildImportJobActivities({ azure, secrets, temporal: env.client, notifications: { directory: dir, webhookHosts: [], allowLoopbackWebhooks: false } }),
+      ),
       dataConverter: testDataConverter,
     });
     const drives = await testPreparedDrives(secrets, { idPrefix: 'METDRV', dir });
     const spec = testJobSpec(
-      { jobName: `met-${randomUUID().slice(0, 8)}`, drives, notification: { kind: 'file', path: path.join(dir, 'notifications.jsonl') } },
+      { jobName: `met-${randomUUID().slice(0, 8)}`, drives, notification: { kind: 'file', path: 'notifications.jsonl' } },
       {
         timing: {
           shippingWindow: '1 hour',
