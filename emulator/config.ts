@@ -23,6 +23,8 @@ export const EmulatorEnvSchema = z.object({
     }),
   EMULATOR_DATA_DIR: z.string().min(1).default('data/emulator'),
   EMULATOR_LOCATIONS_FILE: z.string().min(1).optional(),
+  /** The Data Box regions catalogue (datacenter addresses, sku availability). */
+  EMULATOR_REGIONS_FILE: z.string().min(1).optional(),
   /** Comma-separated job states in which cancellation is accepted. */
   EMULATOR_CANCEL_WINDOW: z
     .string()

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { EmulatorControl, EmulatorControlError, type DataBoxEmulatorJob } from '../emulator/control-client';
-import { arm, type ArmResponse, type ErrorEnvelope } from './fixtures/emulator/helpers';
+import { arm, control, type ArmResponse, type ErrorEnvelope } from './fixtures/emulator/helpers';
 import { DB_API, DB_KEY, DB_KEY2, customerDiskJob, dataBoxJobPath } from './fixtures/emulator/databox';
 
 const SUB = '33333333-4444-5555-6666-777777777777';
@@ -458,7 +458,9 @@ void describe('Microsoft.DataBox emulation', () => {
       assert.equal((await call('GET', '/providers/Microsoft.DataBox/operations')).status, 500);
       assert.equal((await arm(emu, 'GET', '/providers/Microsoft.ImportExport/operations', undefined, { apiVersion: '2021-01-01' })).status, 200);
       await ctl.clearFaults();
-      await assert.rejects(ctl.addFault({ operation: 'Jobs_Teleport', kind: 'drop' }), (e: unknown) => e instanceof EmulatorControlError && e.status === 400);
+      const unknownOp = await control(emu, 'POST', '/faults', { operation: 'Jobs_Teleport', kind: 'drop' });
+      assert.equal(unknownOp.status, 400);
+      assert.match(JSON.stringify(unknownOp.body), /operation: must be/);
     });
   });
 
