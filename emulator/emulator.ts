@@ -131,7 +131,7 @@ export class EmulatorCore {
 
     const match = this.azure.match(method, target.pathname);
     const route = match.kind === 'route' ? match.route : undefined;
-    const entry: RequestLogEntry = { seq, time: this.now().toISOString(), method, path: target.pathname, operation: route?.operation ?? 'Unknown', status: 0 };
+    const entry: RequestLogEntry = { seq, time: this.now().toISOString(), method, path: target.pathname.slice(0, 2000), operation: route?.operation ?? 'Unknown', status: 0 };
     if (route) entry.api = route.api.name;
     const finish = (status: number) => {
       entry.status = status;
