@@ -351,6 +351,17 @@ void describe('secrets stay secret (end to end)', () => {
         assert.deepEqual(Object.keys(v).sort(), ['deprecated', 'id'], `patch marker payload ${dump(p)}`);
         searchAttrPayloads.add(p);
       }
+      // Local-activity markers: the core writes the bookkeeping (`data`: sequence, attempt, activity id and type,
+      // completion time, back-off) as json/plain; the activity's result in the same marker is ciphertext.
+      const localActivityMarkers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      for (const e of localActivityMarkers) {
+        for (const p of e.markerRecordedEventAttributes?.details?.data?.payloads ?? []) {
+          const v = JSON.parse(Buffer.from(p.data!).toString('utf8')) as object;
+          const allowed = new Set(['seq', 'attempt', 'activity_id', 'activity_type', 'complete_time', 'backoff', 'original_schedule_time']);
+          assert.ok(Object.keys(v).every((k) => allowed.has(k)), `local-activity marker bookkeeping ${dump(p)}`);
+          searchAttrPayloads.add(p);
+        }
+      }
       const payloads = payloadsIn(events).filter((p) => !searchAttrPayloads.has(p));
       assert.ok(payloads.length > (expectFailure ? 3 : 10), `${id}: payloads found (${payloads.length})`);
       for (const p of payloads) assert.equal(metaText(p, METADATA_ENCODING_KEY), ENCODING_ENCRYPTED, `${id}: unencrypted payload ${dump(p)}`);

@@ -149,7 +149,7 @@ export class ImportJob {
   async notify(kind: NotificationKind, message: string): Promise<void> {
     // A log notification is a log line: the workflow logger writes it (through the worker's redacting logger, never
     // on replay) without an activity round trip. Older runs delivered it with an activity.
-    if (this.spec.notification.kind === 'log' && patched('log-notifications-in-workflow')) {
+    if (this.spec.notification.kind === 'log' && patched('log-notify-in-workflow')) {
       log.info(`[notify:${kind}] ${this.spec.jobName}: ${message}`, { jobName: this.spec.jobName, kind });
       return;
     }
@@ -237,7 +237,7 @@ export class ImportJob {
   acceptShipment(s: Shipment): Promise<ShipmentReceipt> {
     // Workflows recorded before this patch checked with (remote) activities, concurrently, and re-read the shipment
     // after the awaits; since, the checks are local activities and run one submission at a time.
-    if (!patched('shipment-checks-local-serialised')) return this.checkAndRecordShipment(s, rest);
+    if (!patched('ship-checks-local')) return this.checkAndRecordShipment(s, rest);
     return this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s, localReads));
   }
 
