@@ -79,7 +79,9 @@ function deadlineBar(status: ImportJobStatus, now: number): SafeHtml {
   return html`<meter min="0" max="1" low="0.5" high="0.78" optimum="0" value="${used.toFixed(3)}" aria-label="shipping window used"></meter><span class="small-print">${daysLeftText(daysLeft(status.shippingDeadline, now))} · ship by ${formatTime(status.shippingDeadline)}</span>`;
 }
 
-function progressCell(row: JobRow, status: ImportJobStatus | undefined, prep: PrepareProgress | undefined): SafeHtml {
+function progressCell(row: JobRow, status: ImportJobStatus | undefined, heartbeat: PrepareProgress | undefined): SafeHtml {
+  // The station reports progress to the workflow while it copies; the activity heartbeat is the fallback.
+  const prep = status?.step === 'preparing' ? (status.prepareProgress ?? heartbeat) : heartbeat;
   if (prep && prep.bytesTotal > 0) {
     const pct = Math.floor((prep.bytesDone / prep.bytesTotal) * 100);
     return html`<progress max="100" value="${pct}"></progress> <span class="small-print">preparing ${pct}% (${prep.filesDone}/${prep.filesTotal} files)</span>`;
@@ -169,6 +171,19 @@ function logLink(uri: string | undefined, label: string): SafeHtml {
   return /^https:\/\//i.test(uri) ? html`<a href="${uri}" rel="noreferrer noopener" target="_blank">${label}</a> ` : html`<span class="small-print">${label}: ${uri}</span> `;
 }
 
+/** What Azure itself says about the job: its error (e.g. a copy waiting for customer action) and its stages (Data Box). */
+function azurePanel(status: ImportJobStatus): SafeHtml {
+  const stages = status.stages ?? [];
+  if (!status.azureError && stages.length === 0) return html``;
+  return html`<section class="card wide" id="azure-panel">
+    <h2>Azure</h2>
+    ${status.azureError ? html`<p class="instruction" role="alert">${[status.azureError.code, safeText(status.azureError.message)].filter(Boolean).join(': ')}</p>` : ''}
+    ${stages.length
+      ? html`<ol class="azure-stages">${stages.map((st) => html`<li data-status="${st.status ?? ''}"><strong>${st.displayName ?? st.name}</strong> <span class="muted">${st.status ?? ''}${st.at ? ` · ${formatTime(st.at)}` : ''}</span></li>`)}</ol>`
+      : ''}
+  </section>`;
+}
+
 function failurePanel(status: ImportJobStatus): SafeHtml {
   if (!status.failure && status.step !== 'failed') return html``;
   return html`<section class="card wide failure-panel" id="failure-panel" role="alert">
@@ -192,12 +207,13 @@ export function jobDetailPage(opts: { viewer: Viewer; row: JobRow; status?: Impo
     </header>
     ${!status ? html`<p class="notice info">The workflow's status is not available right now (no worker answered the query).</p>` : html`<section class="card wide">${stepDiagram(status, opts.now)}</section>`}
     ${status ? failurePanel(status) : ''}
+    ${status ? azurePanel(status) : ''}
     <div class="detail-grid">
       <section class="card">
         <h2>Progress</h2>
         <dl class="kv">
           <dt>Azure state</dt><dd>${status?.azureState ?? row.azureState ?? '–'}${status?.cancelRequested ? ' (cancel requested)' : ''}</dd>
-          ${opts.prep ? html`<dt>Preparing</dt><dd>${progressCell(row, status, opts.prep)}</dd>` : ''}
+          ${opts.prep || status?.prepareProgress ? html`<dt>Preparing</dt><dd>${progressCell(row, status, opts.prep)}</dd>` : ''}
           <dt>Job created</dt><dd>${formatTime(status?.jobCreatedAt)}</dd>
           ${status?.shippingDeadline && !status.shipment ? html`<dt>Shipping deadline</dt><dd>${formatTime(status.shippingDeadline)}</dd>` : ''}
           <dt>Reminders sent</dt><dd>${status && status.remindersSent.length > 0 ? status.remindersSent.map((r) => html`${r.kind} ${formatTime(r.at)}<br>`) : 'none'}</dd>

@@ -16,12 +16,13 @@ import type { Client } from '@temporalio/client';
 import type { SecretTarget } from '../client/spec-file';
 import { jobNameFromWorkflowId } from '../common/ids';
 import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
-import { LoginThrottle, describeWait } from '../web/login-throttle';
-import { registerSessions, sessionOf } from '../web/sessions';
+import { LoginThrottle } from '../web/login-throttle';
+import { registerSessions } from '../web/sessions';
 import { parseUsers, type ConsoleUser, type Role } from './config';
 import { mapLimited } from '../client/job-service';
 import { JobsApi, WORKFLOW_ID_PATTERN, searchTerm } from './jobs';
-import { dummyPasswordHash, verifyPassword } from './passwords';
+import { field, formOf, type Form } from './forms';
+import { isSameOrigin, registerSignIn, safeNext, signedInUser, type SignedInUser } from './sign-in';
 import { SPEC_TEMPLATE, checkStartForm, type StartForm } from './start-form';
 import { cancelPage, jobDetailPage, jobsPage } from './job-views';
 import { packingSlipQrSvg } from './qr';
@@ -31,9 +32,6 @@ import { errorPage, loginPage, type Viewer } from './views';
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 3600_000;
 export const SESSION_COOKIE = 'console_session';
-/** The sign-in form's double-submit CSRF secret (there is no session before sign-in). */
-export const LOGIN_COOKIE = 'console_login';
-const LOGIN_COOKIE_TTL_S = 30 * 60;
 /** Steps in which a clerk may open a job's packing slip (waiting for shipment or just shipped). */
 const CLERK_SLIP_STEPS = new Set(['awaiting-shipping', 'updating', 'tracking']);
 const CSP = {
@@ -53,7 +51,7 @@ declare module 'fastify' {
     access?: Access;
   }
   interface Session {
-    user?: { username: string; displayName: string; role: Role };
+    user?: SignedInUser;
     /** Absolute end of the session (the console's clock), whatever the cookie says. */
     expiresAt?: number;
   }
@@ -83,17 +81,6 @@ export interface RunningConsole {
 
 const ROLE_RANK: Record<Role, number> = { clerk: 1, operator: 2 };
 
-type Form = Record<string, unknown>;
-const formOf = (req: FastifyRequest): Form => (req.body && typeof req.body === 'object' ? (req.body as Form) : {});
-const field = (form: Form, name: string): string => {
-  const v = form[name];
-  return typeof v === 'string' ? v : '';
-};
-
-/** A relative path to go back to after sign-in (never another origin). */
-function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])[A-Za-z0-9/_?=&.%-]*$/.test(next) && !next.startsWith('/login') ? next : '/';
-}
 
 function staticDirectory(): string {
   // Next to this file under tsx; from dist/console (tsc does not copy assets), the source folder.
@@ -155,67 +142,11 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
   app.get('/favicon.ico', async (_req, reply) => reply.header('cache-control', 'public, max-age=86400').sendFile('favicon.ico'));
 
-  /** The signed-in user of a request, 'expired' for a session past its end (which is then destroyed), else undefined. */
-  const signedIn = async (req: FastifyRequest): Promise<{ username: string; displayName: string; role: Role } | 'expired' | undefined> => {
-    const session = sessionOf(req);
-    const user = session?.get('user');
-    if (!session || !user) return undefined;
-    if (now() >= (session.get('expiresAt') ?? 0)) {
-      await session.destroy();
-      return 'expired';
-    }
-    return user;
-  };
-
-  const sameOrigin = (req: FastifyRequest): boolean => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    if (publicOrigin !== undefined) return origin === publicOrigin;
-    return origin === `http://${req.headers.host}` || origin === `https://${req.headers.host}`;
-  };
-
-  // ---------- sign-in (its own CSRF secret in a cookie: no session exists yet) ----------
-  await app.register(async (login) => {
-    await login.register(fastifyCsrfProtection, {
-      sessionPlugin: '@fastify/cookie',
-      cookieKey: LOGIN_COOKIE,
-      cookieOpts: { path: '/login', httpOnly: true, sameSite: 'strict', secure, maxAge: LOGIN_COOKIE_TTL_S },
-    });
-
-    login.get('/login', async (req, reply) => {
-      const q = req.query as { next?: string; expired?: string };
-      const current = await signedIn(req);
-      if (current && current !== 'expired') return reply.redirect(safeNext(q.next), 303);
-      return renderLogin(reply, 200, { next: safeNext(q.next), info: q.expired ? 'Your session expired. Please sign in again.' : undefined });
-    });
-
-    login.post('/login', { preHandler: login.csrfProtection, config: { rateLimit: { max: 300, timeWindow: 60_000 } } }, async (req, reply) => {
-      const form = formOf(req);
-      const next = safeNext(field(form, 'next'));
-      const username = field(form, 'username').trim().slice(0, 64);
-      if (!sameOrigin(req)) return renderLogin(reply, 403, { error: 'Cross-site sign-in refused.', username, next });
-      const key = `${username.toLowerCase()}\n${req.ip}`;
-      const locked = throttle.check(key);
-      if (!locked.allowed) {
-        reply.header('retry-after', String(Math.ceil(locked.retryAfterMs / 1000)));
-        return renderLogin(reply, 429, { error: `Too many failed sign-ins for ${username || 'this user'} from your address. Try again in ${describeWait(locked.retryAfterMs)}.`, username, next });
-      }
-      const user = users.get(username);
-      const ok = await verifyPassword(field(form, 'password'), user?.passwordHash ?? (await dummyPasswordHash()));
-      if (!user || !ok) {
-        const after = throttle.recordFailure(key);
-        const pause = after.allowed ? '' : ` Sign-in for ${username || 'this user'} is paused for ${describeWait(after.retryAfterMs)}.`;
-        if (!after.allowed) reply.header('retry-after', String(Math.ceil(after.retryAfterMs / 1000)));
-        return renderLogin(reply, 401, { error: `Wrong user name or password.${pause}`, username, next });
-      }
-      throttle.recordSuccess(key);
-      // A fresh session id at sign-in, so an id planted before sign-in is worth nothing.
-      await req.session.regenerate();
-      req.session.set('user', { username: user.username, displayName: user.displayName ?? user.username, role: user.role });
-      req.session.set('expiresAt', now() + ttl);
-      return reply.redirect(next, 303);
-    });
-  });
+  const signedIn = (req: FastifyRequest): Promise<SignedInUser | 'expired' | undefined> => signedInUser(req, now);
+  const sameOrigin = (req: FastifyRequest): boolean => isSameOrigin(req, publicOrigin);
+  await app.register(async (login) =>
+    registerSignIn(login, { users, throttle, ttl, now, secure, sameOrigin, renderLogin: (reply, status, o) => renderLogin(reply, status, o) }),
+  );
 
   // ---------- everything behind sign-in ----------
   await app.register(async (site) => {
