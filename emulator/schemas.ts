@@ -167,8 +167,23 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? 'body' : out;
 }
 
+/** Paths of `__proto__` keys (JSON.parse makes them own properties; zod would drop them without a word). */
+function protoKeys(v: unknown, at: PropertyKey[] = [], out: FieldIssue[] = []): FieldIssue[] {
+  if (out.length >= 10 || typeof v !== 'object' || v === null) return out;
+  if (Array.isArray(v)) v.forEach((x, i) => protoKeys(x, [...at, i], out));
+  else {
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '__proto__') out.push({ path: formatPath([...at, k]), message: "'__proto__' is not an allowed property name" });
+      else protoKeys(x, [...at, k], out);
+    }
+  }
+  return out;
+}
+
 /** Parses with messages like `is required` / `must be a string` instead of zod's defaults. */
 export function parseBody<T>(schema: z.ZodType<T>, input: unknown): { ok: true; value: T } | { ok: false; issues: FieldIssue[] } {
+  const proto = protoKeys(input);
+  if (proto.length > 0) return { ok: false, issues: proto };
   const result = schema.safeParse(input, {
     error: (iss) => {
       if (iss.code === 'invalid_type') {

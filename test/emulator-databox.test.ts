@@ -134,6 +134,12 @@ void describe('Microsoft.DataBox emulation', () => {
       });
     }
 
+    void it('a __proto__ key is refused by name, not dropped', async () => {
+      const raw = JSON.stringify(job()).replace('"9CA995BB":', '"__proto__":{"manifestFile":"m","manifestHash":"109B21108597EF36D5785F08303F3638","bitLockerKey":"000011-000022-000033-000044-000055-000066-000077-000088"},"9CA995BB":');
+      const res = await arm(emu, 'PUT', path('proto1'), undefined, { apiVersion: DB_API, rawBody: raw });
+      withField(res, 400, 'properties.details.importDiskDetailsCollection.__proto__');
+    });
+
     void it('every problem is listed; job names follow the swagger rule', async () => {
       const body = job();
       delete (((body.properties as Body).details as Body).contactDetails as Body).phone;
