@@ -98,6 +98,7 @@ describe('reliability on a PostgreSQL-backed Temporal cluster', () => {
       PAYLOAD_KEYS: `${keyId}:${key.toString('base64')}`,
       SECRET_STORE: 'local',
       SECRET_STORE_DIR: secretDir,
+      NOTIFICATION_DIR: dir,
       METRICS_BIND: `127.0.0.1:0`,
       TEMPORAL_METRICS_BIND: `127.0.0.1:${29000 + i}`,
     });
@@ -128,7 +129,7 @@ describe('reliability on a PostgreSQL-backed Temporal cluster', () => {
       testJobSpec({
         jobName: `rel-${String(n).padStart(2, '0')}-${randomUUID().slice(0, 6)}`,
         drives: await testPreparedDrives(secrets, { idPrefix: `RELDRV${String(n).padStart(2, '0')}`, dir }),
-        notification: { kind: 'file', path: notificationsFile },
+        notification: { kind: 'file', path: path.basename(notificationsFile) },
       });
     const specs: JobSpecInput[] = [];
     for (let n = 0; n < JOBS; n++) specs.push(await specFor(n));
