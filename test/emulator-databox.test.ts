@@ -115,6 +115,13 @@ void describe('Microsoft.DataBox emulation', () => {
       ['return address without country', (b) => delete (details(b).shippingAddress as Body).country, 'properties.details.shippingAddress.country'],
       ['storage account id malformed', (b) => (((details(b).dataImportDetails as Body[])[0] as Body).accountDetails = { dataAccountType: 'StorageAccount', storageAccountId: 'acct1' }), 'properties.details.dataImportDetails[0].accountDetails.storageAccountId'],
       ['no storage account', (b) => delete details(b).dataImportDetails, 'properties.details.dataImportDetails'],
+      [
+        'upper-case storage account name',
+        (b) => (((details(b).dataImportDetails as Body[])[0] as Body).accountDetails = { dataAccountType: 'StorageAccount', storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/MyAccount` }),
+        'properties.details.dataImportDetails[0].accountDetails.storageAccountId',
+      ],
+      ['bidi override in the return address', (b) => ((details(b).shippingAddress as Body).streetAddress1 = '1 Main St \u202e'), 'properties.details.shippingAddress.streetAddress1'],
+      ['control character in the contact name', (b) => ((details(b).contactDetails as Body).contactName = 'Ops\u0007'), 'properties.details.contactDetails.contactName'],
       ['export with customer disks', (b) => ((b.properties as Body).transferType = 'ExportFromAzure'), 'properties.transferType'],
       ['details type differs from sku', (b) => (details(b).jobDetailsType = 'DataBoxDisk'), 'properties.details.jobDetailsType'],
       ['unknown sku', (b) => ((b.sku as Body).name = 'DataBoxUltra'), 'sku.name'],

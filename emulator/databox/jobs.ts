@@ -24,7 +24,15 @@ import {
 export const JOB_NAME_RE = /^[-\w.]{3,24}$/;
 /** ARM resource-group names: 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'. */
 const RESOURCE_GROUP_RE = /^[-\w.()]{0,89}[-\w()]$/;
-const STORAGE_ACCOUNT_ID_RE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}$/i;
+const STORAGE_ACCOUNT_ID_RE = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i;
+
+function storageAccountIdProblem(id: string): string | undefined {
+  const m = STORAGE_ACCOUNT_ID_RE.exec(id);
+  if (!m) return 'must be a storage account resource id (/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name})';
+  if (!RESOURCE_GROUP_RE.test(m[1] ?? '')) return `names resource group '${m[1] ?? ''}', which is not a valid resource group name`;
+  if (!/^[a-z0-9]{3,24}$/.test(m[2] ?? '')) return `names storage account '${m[2] ?? ''}'; storage account names are 3-24 lower-case letters and digits`;
+  return undefined;
+}
 /** A sanity bound: the service states no per-job disk limit for this sku. */
 const MAX_DISKS = 100;
 
@@ -97,8 +105,9 @@ export class DataBoxJobs {
       const p = `${base}.dataImportDetails[${i}].accountDetails`;
       if (x.accountDetails.dataAccountType !== 'StorageAccount') issues.push({ path: `${p}.dataAccountType`, message: "must be 'StorageAccount' for sku DataBoxCustomerDisk" });
       else if (x.accountDetails.storageAccountId === undefined) issues.push({ path: `${p}.storageAccountId`, message: 'is required' });
-      else if (!STORAGE_ACCOUNT_ID_RE.test(x.accountDetails.storageAccountId)) {
-        issues.push({ path: `${p}.storageAccountId`, message: 'must be a storage account resource id (/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name})' });
+      else {
+        const problem = storageAccountIdProblem(x.accountDetails.storageAccountId);
+        if (problem) issues.push({ path: `${p}.storageAccountId`, message: problem });
       }
     });
     const entries = Object.entries(d.importDiskDetailsCollection ?? {});

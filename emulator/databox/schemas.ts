@@ -28,28 +28,32 @@ export const DISK_SERIAL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const str = () => z.string();
 const nonEmpty = () => z.string().trim().min(1, 'must not be empty');
+/** Printed on shipping labels: no control or bidirectional-override characters (they garble or disguise a label). */
+const LABEL_UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const labelText = (required: boolean) =>
+  (required ? nonEmpty() : str()).max(300, 'must be at most 300 characters').refine((v) => !LABEL_UNSAFE_RE.test(v), 'must not contain control or bidirectional-override characters');
 const enumOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, `must be one of ${values.join(', ')}`);
 const looseObject = () => z.record(z.string(), z.unknown());
 
 export const ContactDetailsSchema = z.object({
-  contactName: nonEmpty(),
-  phone: nonEmpty(),
-  phoneExtension: str().optional(),
-  mobile: str().optional(),
+  contactName: labelText(true),
+  phone: labelText(true),
+  phoneExtension: labelText(false).optional(),
+  mobile: labelText(false).optional(),
   emailList: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')).min(1, 'must list at least one email address'),
   notificationPreference: z.array(z.object({ stageName: enumOf(NOTIFICATION_STAGES), sendNotification: z.boolean() })).optional(),
 });
 
 export const ShippingAddressSchema = z.object({
-  streetAddress1: nonEmpty(),
-  streetAddress2: str().optional(),
-  streetAddress3: str().optional(),
-  city: str().optional(),
-  stateOrProvince: str().optional(),
-  country: nonEmpty(),
-  postalCode: str().optional(),
-  zipExtendedCode: str().optional(),
-  companyName: str().optional(),
+  streetAddress1: labelText(true),
+  streetAddress2: labelText(false).optional(),
+  streetAddress3: labelText(false).optional(),
+  city: labelText(false).optional(),
+  stateOrProvince: labelText(false).optional(),
+  country: labelText(true),
+  postalCode: labelText(false).optional(),
+  zipExtendedCode: labelText(false).optional(),
+  companyName: labelText(false).optional(),
   addressType: enumOf(['None', 'Residential', 'Commercial']).optional(),
   skipAddressValidation: z.boolean().optional(),
   taxIdentificationNumber: str().optional(),
