@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ReturnAddressSchema, ReturnShippingSchema } from './address';
 import { BitLockerKeySchema } from './bitlocker-key';
-import { DurationSchema, durationToMs } from './duration';
+import { DurationSchema, durationToMs, type Duration } from './duration';
 import { ContainerNameSchema, JobNameSchema, RegionSchema, ResourceGroupSchema, StorageAccountIdSchema, SubscriptionIdSchema } from './ids';
 import { DatasetEntrySchema, DriveSpecSchema, PreparedDriveSchema, driveSetProblems } from './prepare-contract';
 import { textSchema } from './text';
@@ -66,24 +66,31 @@ export const TimingPolicySchema = z
   })
   .strict()
   .superRefine((t, ctx) => {
-    const window = durationToMs(t.shippingWindow);
-    if (window > durationToMs('14 days')) {
-      ctx.addIssue({ code: 'custom', path: ['shippingWindow'], message: 'at most 14 days: Azure deletes jobs without shipping information after 2 weeks' });
+    // Runs even when a field above was refused: only compare the durations that parsed.
+    const msOf = (d: unknown): number | undefined => (DurationSchema.safeParse(d).success ? durationToMs(d as Duration) : undefined);
+    const check = (field: string | (string | number)[], ok: boolean, message: string): void => {
+      if (!ok) ctx.addIssue({ code: 'custom', path: Array.isArray(field) ? field : [field], message });
+    };
+    const window = msOf(t.shippingWindow);
+    if (window !== undefined) {
+      check('shippingWindow', window <= durationToMs('14 days'), 'at most 14 days: Azure deletes jobs without shipping information after 2 weeks');
+      check('shippingWindow', window >= 60_000, 'at least 1 minute');
+      const seen = new Set<number>();
+      t.reminders.forEach((r, i) => {
+        const at = msOf(r);
+        if (at === undefined) return;
+        check(['reminders', i], at < window, 'must come before the end of the shipping window');
+        check(['reminders', i], !seen.has(at), 'repeats an earlier reminder');
+        seen.add(at);
+      });
     }
-    if (window < 60_000) ctx.addIssue({ code: 'custom', path: ['shippingWindow'], message: 'at least 1 minute' });
-    const seen = new Set<number>();
-    t.reminders.forEach((r, i) => {
-      const at = durationToMs(r);
-      if (at >= window) ctx.addIssue({ code: 'custom', path: ['reminders', i], message: 'must come before the end of the shipping window' });
-      if (seen.has(at)) ctx.addIssue({ code: 'custom', path: ['reminders', i], message: 'repeats an earlier reminder' });
-      seen.add(at);
-    });
-    if (durationToMs(t.trackingPollInitial) > durationToMs(t.trackingPollMax)) {
-      ctx.addIssue({ code: 'custom', path: ['trackingPollInitial'], message: 'must not be longer than trackingPollMax' });
-    }
-    if (durationToMs(t.trackingPollInitial) < 100) ctx.addIssue({ code: 'custom', path: ['trackingPollInitial'], message: 'at least 100 ms' });
-    if (durationToMs(t.prepareHeartbeatTimeout) < 1000) ctx.addIssue({ code: 'custom', path: ['prepareHeartbeatTimeout'], message: 'at least 1 second' });
-    if (durationToMs(t.closedSiteRetryInterval) < 1000) ctx.addIssue({ code: 'custom', path: ['closedSiteRetryInterval'], message: 'at least 1 second' });
+    const [pollInitial, pollMax] = [msOf(t.trackingPollInitial), msOf(t.trackingPollMax)];
+    if (pollInitial !== undefined && pollMax !== undefined) check('trackingPollInitial', pollInitial <= pollMax, 'must not be longer than trackingPollMax');
+    if (pollInitial !== undefined) check('trackingPollInitial', pollInitial >= 100, 'at least 100 ms');
+    const heartbeat = msOf(t.prepareHeartbeatTimeout);
+    if (heartbeat !== undefined) check('prepareHeartbeatTimeout', heartbeat >= 1000, 'at least 1 second');
+    const closedRetry = msOf(t.closedSiteRetryInterval);
+    if (closedRetry !== undefined) check('closedSiteRetryInterval', closedRetry >= 1000, 'at least 1 second');
   });
 export type TimingPolicy = z.infer<typeof TimingPolicySchema>;
 
@@ -167,9 +174,10 @@ export function azureApiOf(spec: Pick<JobSpec, 'azure'>): AzureApi {
   return spec.azure?.api ?? LEGACY_AZURE_API;
 }
 
-/** A drive as a person writes it inline: the key itself (moved into the secret store at the door). */
-const InlineDriveFileSchema = DriveSpecSchema.omit({ bitLockerKeyRef: true }).extend({ existingBitLockerKey: BitLockerKeySchema }).strict();
-const InlinePreparedDriveFileSchema = PreparedDriveSchema.omit({ bitLockerKeyRef: true }).extend({ bitLockerKey: BitLockerKeySchema }).strict();
+/** A drive as a person writes it inline: the key itself (moved into the secret store at the door), or a reference. */
+const InlineDriveFileSchema = z.union([DriveSpecSchema.omit({ bitLockerKeyRef: true }).extend({ existingBitLockerKey: BitLockerKeySchema }).strict(), DriveSpecSchema]);
+/** ...or, for drives prepared earlier, the key itself or the reference `importctl prepare` stored it under. */
+const InlinePreparedDriveFileSchema = z.union([PreparedDriveSchema.omit({ bitLockerKeyRef: true }).extend({ bitLockerKey: BitLockerKeySchema }).strict(), PreparedDriveSchema]);
 
 const CsvFileRefSchema = z.string().min(1).max(4096).refine((p) => p.toLowerCase().endsWith('.csv'), 'a .csv file');
 
