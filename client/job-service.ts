@@ -214,7 +214,9 @@ export class ImportJobService {
     const latest = await this.latest(jobName);
     if (!latest) throw new JobNotFoundError(jobName);
     const handle = this.handle(jobName);
-    const [status, prepareProgress, runs] = await Promise.all([this.queryStatus(handle), this.prepareProgress(latest), this.runs(jobName, latest)]);
+    const [status, runs] = await Promise.all([this.queryStatus(handle), this.runs(jobName, latest)]);
+    // The workflow carries live progress in its status; runs started before it did only have the heartbeat.
+    const prepareProgress = status?.prepareProgress ?? (await this.heartbeatProgress(latest));
     return {
       jobName,
       workflowId: latest.workflowId,
@@ -307,7 +309,7 @@ export class ImportJobService {
   }
 
   /** The prepare activity's last heartbeat, decoded with the client's own (public) data converter. */
-  private async prepareProgress(d: WorkflowExecutionDescription): Promise<PrepareProgress | undefined> {
+  private async heartbeatProgress(d: WorkflowExecutionDescription): Promise<PrepareProgress | undefined> {
     const pending = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'prepareDrives');
     const payloads = pending?.heartbeatDetails?.payloads;
     if (!payloads?.length) return undefined;
