@@ -36,7 +36,7 @@ export interface PrepareOptions {
   signal?: AbortSignal;
   /** Worker threads copying and hashing in parallel (default: available cores + 1, at least 3). */
   concurrency?: number;
-  /** fdatasync every copied range before journaling it (default true; false is faster but survives only process crashes). */
+  /** Make copied data durable (syncfs of the drive, or fdatasync per file where syncfs is unavailable) before journaling it (default true; false survives only process crashes). */
   syncData?: boolean;
   /** Serial-number lookup overrides (tests). */
   driveIdDeps?: DriveIdDeps;
