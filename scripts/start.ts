@@ -28,6 +28,8 @@ const StartEnvSchema = z.object({
   DATA_DIR: z.string().default(path.join(root, 'data')),
   TEMPORAL_PORT: Port.default(7233),
   TEMPORAL_UI_PORT: Port.default(8233),
+  /** Where the dev server's own UI listens; the Web UI gateway on TEMPORAL_UI_PORT forwards to it. */
+  TEMPORAL_UI_INTERNAL_PORT: Port.default(8234),
   /** Set to use real Azure (then AZURE_SUBSCRIPTION_ID and AZURE_CREDENTIAL=default are needed); unset = emulator. */
   AZURE_ENDPOINT: z.url().optional(),
   EMULATOR_HTTP_PORT: Port.default(10880),
@@ -80,8 +82,8 @@ async function main(): Promise<void> {
   fs.chmodSync(dataDir, 0o700);
   for (const dir of [path.join(dataDir, 'temporal'), path.join(dataDir, 'logs'), path.join(dataDir, 'notifications')]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-  for (const port of [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.CODEC_SERVER_PORT, env.CONSOLE_PORT]) {
-    if (!(await portFree(port))) throw new Error(`port ${port} is in use — is another \`npm start\` running? (TEMPORAL_PORT, TEMPORAL_UI_PORT, CODEC_SERVER_PORT, CONSOLE_PORT choose others)`);
+  for (const port of [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.TEMPORAL_UI_INTERNAL_PORT, env.CODEC_SERVER_PORT, env.CONSOLE_PORT]) {
+    if (!(await portFree(port))) throw new Error(`port ${port} is in use — is another \`npm start\` running? (TEMPORAL_PORT, TEMPORAL_UI_PORT, TEMPORAL_UI_INTERNAL_PORT, CODEC_SERVER_PORT, CONSOLE_PORT choose others)`);
   }
 
   let stopping = false;
@@ -133,7 +135,8 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
     stopTimeoutMs: 10_000,
   });
 
-  // 1. Temporal dev server, its UI preconfigured with the codec server.
+  // 1. Temporal dev server. Its UI sends no credentials to a codec endpoint on another origin, so it is served through
+  //    a gateway that also serves the codec endpoints and their sign-in on the UI's own origin.
   const dbFile = path.join(dataDir, 'temporal', 'dev.db');
   await supervisor.start({
     name: 'temporal',
@@ -143,9 +146,10 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
       '--db-filename', dbFile,
       '--ip', HOST,
       '--port', String(env.TEMPORAL_PORT),
-      '--ui-port', String(env.TEMPORAL_UI_PORT),
+      '--ui-ip', HOST,
+      '--ui-port', String(env.TEMPORAL_UI_INTERNAL_PORT),
       '--namespace', 'default',
-      '--ui-codec-endpoint', codecUrl,
+      '--ui-codec-endpoint', `${uiUrl}/codec`,
       '--log-level', 'warn',
       ...devServerSearchAttributeArgs(),
     ],
@@ -156,6 +160,8 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
     stopTimeoutMs: 20_000,
   });
   log(`Temporal dev server: ${temporalAddress} (SQLite ${rel(dbFile)})`);
+  const webUiEnv = { ...childEnv, WEB_UI_HOST: HOST, WEB_UI_PORT: String(env.TEMPORAL_UI_PORT), WEB_UI_UPSTREAM: `http://${HOST}:${env.TEMPORAL_UI_INTERNAL_PORT}` };
+  await supervisor.start(component('web UI', 'codec-server/web-ui-main.ts', webUiEnv, env.TEMPORAL_UI_PORT, 'web-ui'));
 
   // 2. Azure: the emulator unless real Azure is configured.
   const emulatorDir = path.join(dataDir, 'emulator');
@@ -196,8 +202,8 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
   azure-import-orchestrator is running        (Ctrl-C stops everything; data stays in ${rel(dataDir)}/, logs in ${rel(logDir)}/)
 
   Temporal gRPC      ${temporalAddress}
-  Temporal Web UI    ${uiUrl}   (decodes payloads once you sign in at the codec server)
-  Codec server       ${codecUrl}   (sign in at ${codecUrl}/login with the token in ${rel(security.tokenFile.path)})
+  Temporal Web UI    ${uiUrl}   (to see payloads decoded, sign in once at ${uiUrl}/codec/login with the token in ${rel(security.tokenFile.path)})
+  Codec server       ${codecUrl}   (CLI: --codec-endpoint ${codecUrl} --codec-auth "Bearer $(cat ${rel(security.tokenFile.path)})")
   Azure              ${env.AZURE_ENDPOINT ?? `emulator ${emulatorUrl} (HTTPS https://${HOST}:${env.EMULATOR_HTTPS_PORT}, CA ${rel(path.join(emulatorDir, 'tls', 'emulator-ca.pem'))})`}
   Shipping console   http://${HOST}:${env.CONSOLE_PORT}   (users operator and clerk: ${rel(passwordsFile)})
   Worker metrics     ${metrics}

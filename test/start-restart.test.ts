@@ -37,7 +37,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0, METRICS_PORT: 0, TEMPORAL_METRICS_PORT: 0 };
+const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, TEMPORAL_UI_INTERNAL_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0, METRICS_PORT: 0, TEMPORAL_METRICS_PORT: 0 };
 const key = crypto.randomBytes(32).toString('base64');
 
 function baseEnv(): Record<string, string> {
