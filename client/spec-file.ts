@@ -118,7 +118,13 @@ async function resolveDrives(file: JobSpecFile, sources: SpecSources, secrets: S
   const jobName = file.jobName;
   if ('prepared' in file.drives) {
     const prepared: PreparedDrive[] = [];
-    for (const { bitLockerKey, ...drive } of file.drives.prepared) {
+    for (const written of file.drives.prepared) {
+      // A reference stored earlier (importctl prepare) goes on as it is; its binding is checked before start.
+      if (!('bitLockerKey' in written)) {
+        prepared.push(written);
+        continue;
+      }
+      const { bitLockerKey, ...drive } = written;
       prepared.push({ ...drive, bitLockerKeyRef: await secrets.put(bitLockerSecretName(jobName, drive.driveId), bitLockerKey) });
     }
     return { value: { prepared } };
@@ -134,7 +140,12 @@ async function resolveDrives(file: JobSpecFile, sources: SpecSources, secrets: S
   }
   const { dataset, drives: inline, ...options } = p;
   const drives: DriveSpec[] = [];
-  for (const [i, { existingBitLockerKey, ...drive }] of inline.entries()) {
+  for (const [i, written] of inline.entries()) {
+    if (!('existingBitLockerKey' in written)) {
+      drives.push(written);
+      continue;
+    }
+    const { existingBitLockerKey, ...drive } = written;
     drives.push({ ...drive, bitLockerKeyRef: await secrets.put(bitLockerSecretName(jobName, drive.driveId ?? `drive${i + 1}`), existingBitLockerKey) });
   }
   return { value: { prepare: { ...options, dataset, drives } } };
