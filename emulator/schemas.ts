@@ -167,14 +167,26 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out === '' ? 'body' : out;
 }
 
-/** Paths of `__proto__` keys (JSON.parse makes them own properties; zod would drop them without a word). */
-function protoKeys(v: unknown, at: PropertyKey[] = [], out: FieldIssue[] = []): FieldIssue[] {
-  if (out.length >= 10 || typeof v !== 'object' || v === null) return out;
-  if (Array.isArray(v)) v.forEach((x, i) => protoKeys(x, [...at, i], out));
-  else {
-    for (const [k, x] of Object.entries(v)) {
+const MAX_DEPTH = 64;
+
+/**
+ * Problems zod would not report: `__proto__` keys (JSON.parse makes them own properties; zod drops them without a
+ * word) and nesting deeper than any request of these APIs needs (walked without recursion, so depth costs no stack).
+ */
+function structureIssues(input: unknown): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const stack: Array<{ v: unknown; at: PropertyKey[] }> = [{ v: input, at: [] }];
+  while (stack.length > 0 && out.length < 10) {
+    const { v, at } = stack.pop() ?? { v: undefined, at: [] };
+    if (typeof v !== 'object' || v === null) continue;
+    if (at.length > MAX_DEPTH) {
+      out.push({ path: formatPath(at.slice(0, 3)), message: `is nested more than ${MAX_DEPTH} levels deep` });
+      break;
+    }
+    const entries: Array<[PropertyKey, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+    for (const [k, x] of entries) {
       if (k === '__proto__') out.push({ path: formatPath([...at, k]), message: "'__proto__' is not an allowed property name" });
-      else protoKeys(x, [...at, k], out);
+      else stack.push({ v: x, at: [...at, k] });
     }
   }
   return out;
@@ -182,8 +194,8 @@ function protoKeys(v: unknown, at: PropertyKey[] = [], out: FieldIssue[] = []): 
 
 /** Parses with messages like `is required` / `must be a string` instead of zod's defaults. */
 export function parseBody<T>(schema: z.ZodType<T>, input: unknown): { ok: true; value: T } | { ok: false; issues: FieldIssue[] } {
-  const proto = protoKeys(input);
-  if (proto.length > 0) return { ok: false, issues: proto };
+  const structural = structureIssues(input);
+  if (structural.length > 0) return { ok: false, issues: structural };
   const result = schema.safeParse(input, {
     error: (iss) => {
       if (iss.code === 'invalid_type') {

@@ -89,6 +89,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** Writes an ARM error straight to a socket Node's HTTP layer has given up on, and closes it. */
 function answerRaw(socket: Duplex, error: ArmError): void {
+  // Node no longer listens on this socket: a reset from the client must not become an unhandled 'error'.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
   const body = JSON.stringify(error.body());
   socket.end(
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -130,6 +132,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     });
     server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerRaw(socket, new ArmError(405, 'MethodNotAllowed', 'CONNECT is not supported.')));
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
       const res = new http.ServerResponse(req);
       res.shouldKeepAlive = false;
       res.assignSocket(socket as Socket);

@@ -349,6 +349,32 @@ void describe('malformed HTTP requests at both ports', () => {
     await stillServing();
   });
 
+  void it('clients that reset mid-request (CONNECT, Upgrade, bodies, headers, polls) do not take the server down', async () => {
+    const url = new URL(emu.httpUrl);
+    const payloads = [
+      'CONNECT emulator.test:443 HTTP/1.1\r\nHost: x\r\n\r\n',
+      request('GET', '/_emulator/health', { Connection: 'Upgrade', Upgrade: 'websocket' }).toString('latin1'),
+      request('PUT', `${DB_JOB}/reset1?api-version=2025-02-01`, { 'Content-Length': '100000' }).toString('latin1') + '{"loc',
+      'FOO / HTTP/1.1\r\n\r\n',
+      `GET ${DB_JOB} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}`,
+    ];
+    for (const payload of payloads) {
+      for (let i = 0; i < 20; i++) {
+        await new Promise<void>((resolve) => {
+          const socket = net.connect(Number(url.port), url.hostname, () => {
+            socket.write(payload);
+            setTimeout(() => {
+              socket.resetAndDestroy();
+              resolve();
+            }, i % 4);
+          });
+          socket.on('error', () => resolve());
+        });
+      }
+    }
+    await stillServing();
+  });
+
   void it('HTTPS port: the same over TLS', async () => {
     const url = new URL(emu.httpsUrl ?? '');
     const ca = readFileSync(emu.caCertPath ?? '');
