@@ -40,6 +40,8 @@ export interface EmulatorOptions {
   cancelWindow?: string[];
   /** One line per request (method, path, status, ms). Default: silent. */
   logger?: (line: string) => void;
+  /** A request (headers and body) must arrive within this time, else 408 (default: Node's 300 s; headers 60 s). */
+  requestTimeoutMs?: number;
 }
 
 export interface RunningEmulator {
@@ -82,7 +84,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  if (err.code === 'HPE_HEADER_OVERFLOW') answerRaw(socket, new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'));
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerRaw(socket, new ArmError(408, 'RequestTimeout', 'The request did not arrive in time.'));
+  else if (err.code === 'HPE_HEADER_OVERFLOW') answerRaw(socket, new ArmError(431, 'RequestHeaderFieldsTooLarge', 'The request headers are too large.'));
   else if (err.code === 'HPE_INVALID_METHOD') answerRaw(socket, new ArmError(405, 'MethodNotAllowed', 'The request method is not supported.'));
   else answerRaw(socket, new ArmError(400, 'BadRequest', `The request could not be parsed as HTTP/1.1 (${err.code ?? 'parse error'}).`));
 }
@@ -145,7 +148,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     servers.push(server);
     return server;
   };
-  const httpServer = serve(http.createServer({ requireHostHeader: false }, core.handle));
+  const timeouts =
+    options.requestTimeoutMs === undefined
+      ? {}
+      : { requestTimeout: options.requestTimeoutMs, headersTimeout: Math.min(options.requestTimeoutMs, 60_000), connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 30_000) };
+  const httpServer = serve(http.createServer({ requireHostHeader: false, ...timeouts }, core.handle));
   let httpsUrl: string | undefined;
   let caCertPath: string | undefined;
   try {
@@ -153,7 +160,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const httpUrl = urlFor('http', host, httpPort);
     if (options.httpsPort !== null) {
       const cert = await ensureCertificate(dataDir, host);
-      const httpsServer = serve(https.createServer({ cert: cert.cert, key: cert.key, requireHostHeader: false }, core.handle));
+      const httpsServer = serve(https.createServer({ cert: cert.cert, key: cert.key, requireHostHeader: false, ...timeouts }, core.handle));
       httpsServer.on('tlsClientError', (_err, socket) => socket.destroy());
       const httpsPort = await listen(httpsServer, options.httpsPort ?? 0, host);
       httpsUrl = urlFor('https', host, httpsPort);

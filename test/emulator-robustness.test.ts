@@ -375,6 +375,35 @@ void describe('malformed HTTP requests at both ports', () => {
     await stillServing();
   });
 
+  void it('a request that never finishes arriving gets 408 in the envelope (slow headers, slow body)', async () => {
+    const slow = await startEmulator({ httpsPort: null, requestTimeoutMs: 1000 });
+    try {
+      const url = new URL(slow.httpUrl);
+      for (const c of [
+        { name: 'slow headers', chunks: [`GET ${DB_JOB} HTTP/1.1\r\nHost: x\r\n`] },
+        { name: 'slow body', chunks: [request('PUT', `${DB_JOB}/slow1?api-version=2025-02-01`, { 'Content-Length': '50' }), '{"a'] },
+      ]) {
+        const o = await new Promise<Outcome>((resolve) => {
+          const socket = net.connect(Number(url.port), url.hostname, () => {
+            for (const chunk of c.chunks) socket.write(chunk);
+          });
+          const got: Buffer[] = [];
+          socket.on('data', (d: Buffer) => got.push(d));
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            const all = Buffer.concat(got).toString('latin1');
+            const end = all.indexOf('\r\n\r\n');
+            resolve({ kind: all === '' ? 'closed' : 'answer', status: Number(/^HTTP\/1\.1 (\d{3})/.exec(all)?.[1] ?? 0), headers: all.slice(0, end), body: all.slice(end + 4) });
+          });
+        });
+        assert.equal(o.status, 408, `${c.name}: ${JSON.stringify(o)}`);
+        assert.equal(checkOutcome({ name: c.name, chunks: [] }, o), undefined);
+      }
+    } finally {
+      await slow.close();
+    }
+  });
+
   void it('HTTPS port: the same over TLS', async () => {
     const url = new URL(emu.httpsUrl ?? '');
     const ca = readFileSync(emu.caCertPath ?? '');
