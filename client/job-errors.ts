@@ -3,7 +3,9 @@
  * the CLI exit code it maps to, so importctl and scripts agree (2 invalid input, 3 refused, 4 not found).
  */
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
-import type { Problem } from '../common/problems';
+import type { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { ProblemSchema, type Problem } from '../common/problems';
 
 export const EXIT = { ok: 0, failure: 1, input: 2, refused: 3, notFound: 4, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -93,4 +95,19 @@ export class TemporalUnavailableError extends ImportJobError {
   constructor(address: string, cause: string) {
     super('temporal-unavailable', EXIT.failure, `cannot reach Temporal at ${address}: ${cause}. Is \`npm start\` running?`);
   }
+}
+
+/** Updates sent to a run that has just finished fail with this gRPC status rather than NOT_FOUND. */
+export function isCompletedError(err: unknown): boolean {
+  return err instanceof Error && /workflow execution (is )?already completed/i.test(err.message);
+}
+
+/** A workflow's refusal of an update as the job service's error: shipments with every problem from `details`. */
+export function refusalOf(failure: ApplicationFailure): Error {
+  if (failure.type === 'InvalidShipment') {
+    const problems = z.array(ProblemSchema).safeParse(failure.details?.[0]);
+    const list: Problem[] = problems.success && problems.data.length > 0 ? problems.data : [{ field: '', message: failure.message }];
+    return new ShipmentRejectedError(list);
+  }
+  return new RequestRefusedError(failure.type ?? 'Refused', failure.message);
 }

@@ -29,13 +29,12 @@ import {
   type WorkflowExecutionStatusName,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdReusePolicy, type LoadedDataConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { z } from 'zod';
 import { ReturnAddressSchema, type ReturnAddress } from '../common/address';
 import { jobNameFromWorkflowId, JobNameSchema, storageAccountName, workflowIdForJob } from '../common/ids';
 import type { JobSpec } from '../common/job-spec';
-import { PrepareProgressSchema, type PrepareProgress } from '../common/prepare-contract';
-import { ProblemSchema, type Problem } from '../common/problems';
+import type { PrepareProgress } from '../common/prepare-contract';
 import { DriveIdsKey, ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
 import type { SecretStore } from '../common/secret-ref';
 import type { ShipmentInput } from '../common/shipping';
@@ -52,7 +51,8 @@ import {
   type ImportJobStatus,
   type ShipmentReceipt,
 } from '../workflows/import-job-messages';
-import { InvalidInputError, JobAlreadyRunningError, JobEndedError, JobNotFoundError, RequestRefusedError, RerunRefusedError, ShipmentRejectedError } from './job-errors';
+import { InvalidInputError, isCompletedError, JobAlreadyRunningError, JobEndedError, JobNotFoundError, refusalOf, RerunRefusedError } from './job-errors';
+import { decodePayloads } from './payloads';
 import { parseJobListFilter, type JobListFilterInput } from './job-filter';
 import { secretBindingProblems } from './spec-secrets';
 
@@ -215,8 +215,7 @@ export class ImportJobService {
     if (!latest) throw new JobNotFoundError(jobName);
     const handle = this.handle(jobName);
     const [status, runs] = await Promise.all([this.queryStatus(handle), this.runs(jobName, latest)]);
-    // The workflow carries live progress in its status; runs started before it did only have the heartbeat.
-    const prepareProgress = status?.prepareProgress ?? (await this.heartbeatProgress(latest));
+    const prepareProgress = status?.prepareProgress;
     return {
       jobName,
       workflowId: latest.workflowId,
@@ -308,20 +307,6 @@ export class ImportJobService {
     }
   }
 
-  /** The prepare activity's last heartbeat, decoded with the client's own (public) data converter. */
-  private async heartbeatProgress(d: WorkflowExecutionDescription): Promise<PrepareProgress | undefined> {
-    const pending = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'prepareDrives');
-    const payloads = pending?.heartbeatDetails?.payloads;
-    if (!payloads?.length) return undefined;
-    try {
-      const [details] = await decodePayloads(this.client.options.loadedDataConverter, payloads);
-      const parsed = PrepareProgressSchema.safeParse(details);
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   /** Runs a request against the job, turning Temporal's errors into the job service's. */
   private async send<T>(jobName: string, request: (h: WorkflowHandle) => Promise<T>): Promise<T> {
     const handle = this.handle(jobName);
@@ -343,20 +328,6 @@ function checkedName(jobName: string): string {
   const r = JobNameSchema.safeParse(jobName);
   if (!r.success) throw new InvalidInputError(`job name "${jobName}": ${r.error.issues[0]?.message ?? 'invalid'}`, [{ field: 'jobName', message: r.error.issues[0]?.message ?? 'invalid' }]);
   return r.data;
-}
-
-/** Updates sent to a run that has just finished fail with this gRPC status rather than NOT_FOUND. */
-function isCompletedError(err: unknown): boolean {
-  return err instanceof Error && /workflow execution (is )?already completed/i.test(err.message);
-}
-
-function refusalOf(failure: ApplicationFailure): Error {
-  if (failure.type === 'InvalidShipment') {
-    const problems = z.array(ProblemSchema).safeParse(failure.details?.[0]);
-    const list: Problem[] = problems.success && problems.data.length > 0 ? problems.data : [{ field: '', message: failure.message }];
-    return new ShipmentRejectedError(list);
-  }
-  return new RequestRefusedError(failure.type ?? 'Refused', failure.message);
 }
 
 function rowOf(wf: WorkflowExecutionInfo): JobRow {
@@ -400,13 +371,6 @@ function summaryOf(wf: RunInfo): RunSummary {
 function deadlineOf(status: ImportJobStatus): number {
   const t = status.shippingDeadline ? Date.parse(status.shippingDeadline) : NaN;
   return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t;
-}
-
-/** Codecs run in reverse order on the way out, then the payload converter; all public data-converter API. */
-async function decodePayloads(converter: LoadedDataConverter, payloads: Payload[]): Promise<unknown[]> {
-  let decoded = payloads;
-  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-  return decoded.map((p) => converter.payloadConverter.fromPayload(p));
 }
 
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
