@@ -355,7 +355,7 @@ async function execute(
 }
 
 const EMPTY_MD5 = createHash('md5').digest('hex').toUpperCase();
-const SYNCFS_INTERVAL_MS = 1000;
+const SYNCFS_INTERVAL_MS = 250;
 /** A batch is one message to a worker: enough bytes that messages cost nothing, few enough that progress and the journal move often. */
 const BATCH_BYTES = 16 * 1024 * 1024;
 const BATCH_ITEMS = 64;
@@ -422,6 +422,8 @@ class DurableJournal {
 
   private async loop(): Promise<void> {
     try {
+      // Let the rest of the batch that started this round join it (its records are added in the same task).
+      await Promise.resolve();
       while (this.pending.length) {
         // A syncfs also walks the file system's inodes (and flushes other writers' data on a shared one): at most one per interval.
         const wait = this.lastRound + SYNCFS_INTERVAL_MS - Date.now();
