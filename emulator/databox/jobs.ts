@@ -36,6 +36,12 @@ function storageAccountIdProblem(id: string): string | undefined {
 /** A sanity bound: the service states no per-job disk limit for this sku. */
 const MAX_DISKS = 100;
 
+/** A system-assigned identity gets a principal and tenant when the service creates it. */
+function withPrincipal(identity: NonNullable<DataBoxJob['identity']>, known?: DataBoxJob['identity']): DataBoxJob['identity'] {
+  if (!/SystemAssigned/i.test(identity.type ?? '')) return { ...identity };
+  return { ...identity, principalId: known?.principalId ?? randomUUID(), tenantId: known?.tenantId ?? randomUUID() };
+}
+
 function validate<T>(schema: Parameters<typeof parseBody<T>>[0], raw: unknown): T {
   const parsed = parseBody(schema, raw);
   if (!parsed.ok) throw ArmError.validation(parsed.issues);
@@ -181,7 +187,7 @@ export class DataBoxJobs {
       location: region.name,
       ...(body.tags ? { tags: body.tags } : {}),
       sku: body.sku,
-      ...(body.identity ? { identity: body.identity } : {}),
+      ...(body.identity ? { identity: withPrincipal(body.identity) } : {}),
       systemData: { createdBy: caller.name, createdByType: caller.type, createdAt: ts, lastModifiedBy: caller.name, lastModifiedByType: caller.type, lastModifiedAt: ts },
       transferType: body.properties.transferType,
       deliveryType: body.properties.deliveryType ?? 'NonScheduled',
@@ -229,7 +235,7 @@ export class DataBoxJobs {
     if (issues.length > 0) throw ArmError.validation(issues);
     if (conflicts.length > 0) throw ArmError.validation(conflicts, 'InvalidJobState', 409);
     if (body.tags) job.tags = body.tags;
-    if (body.identity) job.identity = { ...job.identity, ...body.identity };
+    if (body.identity) job.identity = withPrincipal({ ...job.identity, ...body.identity }, job.identity);
     const jd = job.details;
     if (d.contactDetails) jd.contactDetails = d.contactDetails;
     if (d.shippingAddress) jd.shippingAddress = d.shippingAddress;

@@ -114,7 +114,7 @@ export interface DataBoxJob {
   location: string;
   tags?: Record<string, string>;
   sku: { name: SkuName; displayName?: string; family?: string };
-  identity?: { type?: string; userAssignedIdentities?: Record<string, Record<string, unknown>> };
+  identity?: { type?: string; principalId?: string; tenantId?: string; userAssignedIdentities?: Record<string, Record<string, unknown>> };
   systemData: SystemData;
   transferType: 'ImportToAzure' | 'ExportFromAzure';
   deliveryType: 'NonScheduled' | 'Scheduled';
