@@ -162,10 +162,18 @@ const JobSpecShape = {
   timing: TimingPolicySchema.default(TimingPolicySchema.parse({})),
 };
 
+/** Rules of one API that the other does not have. */
+function apiSpecificProblems(spec: { jobName: string; azure?: { api: AzureApi } | undefined }, ctx: z.RefinementCtx): void {
+  if (spec.azure?.api === 'databox' && spec.jobName.length > 24) {
+    ctx.addIssue({ code: 'custom', path: ['jobName'], message: 'Data Box job names have at most 24 characters' });
+  }
+}
+
 /** The workflow's input. `azure` is absent only in workflows started before the API could be chosen. */
 export const JobSpecSchema = z
   .object({ ...JobSpecShape, azure: z.object({ api: AzureApiSchema }).strict().optional(), drives: DrivesSpecSchema })
-  .strict();
+  .strict()
+  .superRefine(apiSpecificProblems);
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
@@ -198,7 +206,8 @@ export const DrivesFileSchema = z.union([
 /** What a person writes. Everything but the drives is validated here exactly as the workflow will see it. */
 export const JobSpecFileSchema = z
   .object({ ...JobSpecShape, azure: z.object({ api: AzureApiSchema.default(DEFAULT_AZURE_API) }).strict().default({ api: DEFAULT_AZURE_API }), drives: DrivesFileSchema })
-  .strict();
+  .strict()
+  .superRefine(apiSpecificProblems);
 export type JobSpecFile = z.infer<typeof JobSpecFileSchema>;
 
 // Transitional re-exports while callers move to the modules that own these concepts.
