@@ -1,0 +1,4 @@
+/** Part 1 of the generated malformed specs (see test/fixtures/specs/malformed-suite.ts). */
+import { malformedSpecSuite } from './fixtures/specs/malformed-suite';
+
+malformedSpecSuite(1, 4);
