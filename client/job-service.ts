@@ -51,7 +51,7 @@ import {
   type ImportJobStatus,
   type ShipmentReceipt,
 } from '../workflows/import-job-messages';
-import { InvalidInputError, isCompletedError, JobAlreadyRunningError, JobEndedError, JobNotFoundError, refusalOf, RerunRefusedError } from './job-errors';
+import { InvalidInputError, isCompletedError, outcomeOf, JobAlreadyRunningError, JobEndedError, JobNotFoundError, refusalOf, RerunRefusedError } from './job-errors';
 import { decodePayloads } from './payloads';
 import { parseJobListFilter, type JobListFilterInput } from './job-filter';
 import { secretBindingProblems } from './spec-secrets';
@@ -363,7 +363,7 @@ function summaryOf(wf: RunInfo): RunSummary {
     executionStatus: wf.status.name,
     startTime: wf.startTime,
     ...(wf.closeTime ? { closeTime: wf.closeTime } : {}),
-    outcome: wf.status.name.toLowerCase().replace(/_/g, '-'),
+    outcome: outcomeOf(wf.status.name),
     rerun: isRerun(wf),
   };
 }
