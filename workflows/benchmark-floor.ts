@@ -4,7 +4,7 @@
  * back-off), the same search-attribute upserts: what Temporal itself costs on this server. Not registered by the
  * product worker (workflows/index.ts does not export it).
  */
-import { condition, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { ImportJobStepKey } from '../common/search-attributes';
 
 export interface FloorActivities {
@@ -17,7 +17,6 @@ const { noop, done } = proxyActivities<FloorActivities>({ startToCloseTimeout: '
 const local = proxyLocalActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
 
 export const floorShipUpdate = defineUpdate<boolean, [string]>('ship');
-export const floorStepQuery = defineQuery<string>('step');
 
 /**
  * The import job's happy path with a log notification target: locate 1, create 1, the ship update's 2 checks (local
@@ -26,14 +25,22 @@ export const floorStepQuery = defineQuery<string>('step');
 export async function floorWorkflow(jobName: string, pollInitialMs: number, pollMaxMs: number): Promise<void> {
   let step = 'locating';
   let shipped = false;
-  setHandler(floorStepQuery, () => step);
-  setHandler(floorShipUpdate, async () => {
-    await local.noop();
-    await local.noop();
-    shipped = true;
-    upsertSearchAttributes([{ key: ImportJobStepKey, value: 'shipped' }]);
-    return true;
-  });
+  setHandler(
+    floorShipUpdate,
+    async () => {
+      await local.noop();
+      await local.noop();
+      shipped = true;
+      upsertSearchAttributes([{ key: ImportJobStepKey, value: 'shipped' }]);
+      return true;
+    },
+    {
+      // As the import job's validator: a shipment before the job waits for one is refused without history.
+      validator: (_trackingNumber: string) => {
+        if (step !== 'awaiting-shipping') throw ApplicationFailure.nonRetryable('The job is not waiting for shipping information', 'NotAwaitingShipping');
+      },
+    },
+  );
   upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
   await noop();
   await noop();
