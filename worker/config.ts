@@ -23,9 +23,10 @@ export const WorkerConfigSchema = z.object({
   /**
    * Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake.
    * Each cached import job holds its own evaluation of the workflow modules (the SDK isolates module state per
-   * workflow), about 2 MB: 250 keeps the worker well under 1 GB and above the jobs that are busy at once.
+   * workflow), 2.5-4 MB: with the 1 GB heap the image sets, 100 leaves the workflow heap room to collect (250 made
+   * it thrash and stall at about 300 parked jobs in the benchmark) and is above the jobs busy at once.
    */
-  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(250),
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(100),
   /** The one directory `kind: file` notifications are written in (a job names a file inside it). */
   NOTIFICATION_DIR: z
     .string()

@@ -77,7 +77,7 @@ export async function createOrchestratorWorker(opts: {
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions,
     // Parked jobs wait for weeks: a bounded sticky cache keeps memory flat however many jobs are parked.
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 250,
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 100,
   });
 }
 
