@@ -17,6 +17,7 @@ import { EXIT, ImportJobError, InvalidInputError, JobEndedError, TemporalUnavail
 import { parseJobListFilter, WORKFLOW_STEPS } from './job-filter';
 import type { ImportJobService, JobStatusView } from './job-service';
 import { loadJobSpecFile } from './spec-file';
+import { secretBindingProblems } from './spec-secrets';
 import { StatusScreen } from './status-screen';
 
 // The Temporal client, the Azure SDK and the prepare step are imported by the commands that use them, so a refused
@@ -99,9 +100,9 @@ export async function runImportctl(argv: string[], io: CliIo): Promise<number> {
       const loaded = await loadJobSpecFile(specFile, { store: createSecretStore(config), kind });
       if (!loaded.ok) throw specProblems(loaded.problems);
       const spec = loaded.spec;
-      const checked: string[] = ['spec fields', 'CSV files'];
+      const checked: string[] = ['spec fields', 'CSV files', 'secret references'];
       const skipped: string[] = [];
-      const problems: Problem[] = [];
+      const problems: Problem[] = await secretBindingProblems(spec, loaded.secrets);
       if ('prepare' in spec.drives && !opts.skipStationChecks) {
         const { stationProblems } = await import('./station-checks');
         problems.push(...stationProblems(spec));

@@ -77,7 +77,7 @@ export class RerunRefusedError extends ImportJobError {
 /** The workflow refused a shipment; `problems` lists every reason, one per field. */
 export class ShipmentRejectedError extends ImportJobError {
   constructor(problems: Problem[]) {
-    super('shipment-rejected', EXIT.refused, `shipment rejected: ${problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')}`, problems);
+    super('shipment-rejected', EXIT.refused, `refused: ${problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')}`, problems);
   }
 }
 
