@@ -3,7 +3,7 @@
 # sources run with tsx, as in development. Pick the process with the command, e.g.
 #   docker run azure-import-orchestrator                                   # worker (default)
 #   docker run azure-import-orchestrator node --import tsx console/main.ts
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 FROM ${NODE_IMAGE}
 
 ENV NODE_ENV=production \
@@ -17,7 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY --chown=node:node . .
-RUN mkdir -p /data/secrets /data/emulator /drives \
+# The multi-buffer MD5 kernel is compiled from source into node_modules/.cache (no binary is committed).
+RUN node --import tsx activities/prepare/md5/build.ts \
+ && mkdir -p /data/secrets /data/emulator /drives \
  && chown -R node:node /data /drives \
  && chmod 700 /data/secrets
 

@@ -34,6 +34,8 @@ if (stamp !== lockHash) {
   run('npm', ['ci', '--no-audit', '--no-fund']);
   fs.writeFileSync(stampFile, `${lockHash}\n`);
 }
+// The multi-buffer MD5 kernel is compiled from source (AssemblyScript → WebAssembly SIMD); near-instant once built.
+run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'activities', 'prepare', 'md5', 'build.ts')]);
 // The console's browser tests drive Debian's Chromium (no browser download); only `npm test` needs it.
 if (!process.argv.includes('--dev-server')) run('bash', [path.join(root, 'scripts', 'install-browser.sh')]);
 run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'provision-temporal.ts'), ...process.argv.slice(2)]);

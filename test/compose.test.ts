@@ -286,8 +286,8 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile and .dockerignore', () => {
   const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  test('node 20 slim pinned, npm ci from the lock file, runs as a non-root user with tsx', () => {
-    assert.match(dockerfile, /NODE_IMAGE=node:20\.\d+\.\d+-[a-z]+-slim/);
+  test('node 24 LTS slim pinned, npm ci from the lock file, runs as a non-root user with tsx', () => {
+    assert.match(dockerfile, /NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim/);
     assert.match(dockerfile, /COPY package\.json package-lock\.json/);
     assert.match(dockerfile, /npm ci\b/);
     assert.match(dockerfile, /^USER node$/m);
