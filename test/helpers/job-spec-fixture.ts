@@ -8,7 +8,8 @@ import type { SecretStore } from '../../common/secret-ref';
 export const TEST_SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
 export const TEST_RESOURCE_GROUP = 'rg-imports';
 /** Test-only BitLocker recovery passwords (never real keys). */
-export const TEST_BITLOCKER_KEYS = ['111111-222222-333333-444444-555555-666666-777777-888888', '123456-123456-123456-123456-123456-123456-123456-123456'];
+/** Well-formed recovery passwords: each group a multiple of 11 below 720896, as Azure checks. */
+export const TEST_BITLOCKER_KEYS = ['111111-222222-333333-444444-555555-666666-110011-220022', '012012-023023-034034-045045-056056-067067-078078-089089'];
 export const TEST_RETURN_ADDRESS = {
   recipientName: 'Dana Operator',
   streetAddress1: '1 Harbour Road',
