@@ -7,8 +7,7 @@ import type { SecretStore } from '../../common/secret-ref';
 
 export const TEST_SUBSCRIPTION_ID = '00000000-1111-2222-3333-444444444444';
 export const TEST_RESOURCE_GROUP = 'rg-imports';
-/** Test-only BitLocker recovery passwords (never real keys). */
-/** Well-formed recovery passwords: each group a multiple of 11 below 720896, as Azure checks. */
+/** Test-only BitLocker recovery passwords (never real keys), well-formed: each group a multiple of 11 below 720896. */
 export const TEST_BITLOCKER_KEYS = ['111111-222222-333333-444444-555555-666666-110011-220022', '012012-023023-034034-045045-056056-067067-078078-089089'];
 export const TEST_RETURN_ADDRESS = {
   recipientName: 'Dana Operator',
