@@ -96,7 +96,7 @@ test('SIGKILL of the preparing worker: the retried activity resumes on a new sta
     fs.writeFileSync(path.join(src, `d${i % 4}`, `f${String(i).padStart(2, '0')}.bin`), crypto.randomBytes(2 * MiB + i));
   }
   for (const d of ['a', 'b', 'ref-a', 'ref-b']) fs.mkdirSync(path.join(dir, d));
-  const bitLockerKey = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 1e6)).padStart(6, '0')).join('-');
+  const bitLockerKey = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 65_536) * 11).padStart(6, '0')).join('-');
   const keys = [bitLockerKey(), bitLockerKey()];
   const dataset = `BasePath,DstBlobPathOrPrefix\n${src}/,crash/\n`;
   const driveset = (a: string, b: string): string =>

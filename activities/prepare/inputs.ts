@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { DatasetEntry, DriveSpec } from '../../common/prepare-contract';
-import { BITLOCKER_KEY_PATTERN, type SecretStore } from '../../common/secret-ref';
+import { BitLockerKeySchema } from '../../common/bitlocker-key';
+import type { SecretStore } from '../../common/secret-ref';
 import { PrepareInputError, PrepareInputErrors, type InputLocation } from './errors';
 import { splitDestination } from './names';
-import { setOrigin } from './plan';
+import { setOrigin } from './origin';
+import { cellLocator, normKey, readCsv, rowValues } from './csv';
 
 /* ------------------------------------------------------------------------------------------ */
 /* Field-level validation shared by the CSV files and the JSON/YAML job-spec section.          */
@@ -49,10 +50,6 @@ const DRIVESET_ALIASES: Record<string, DrivesetField> = {
   driveid: 'DriveId',
   capacitybytes: 'CapacityBytes',
 };
-
-function normKey(k: string): string {
-  return k.replace(/[\s_-]/g, '').toLowerCase();
-}
 
 function isNone(v: string | undefined): boolean {
   return v === undefined || v === '' || v.toLowerCase() === 'none';
@@ -148,8 +145,8 @@ function validateDriveRow(values: Partial<Record<DrivesetField, string>>, at: Lo
   const key = (values.ExistingBitLockerKey ?? '').trim();
   if (encryption === 'AlreadyEncrypted') {
     if (key === '') err('ExistingBitLockerKey', 'ExistingBitLockerKey is required for AlreadyEncrypted drives');
-    else if (!BITLOCKER_KEY_PATTERN.test(key))
-      err('ExistingBitLockerKey', 'ExistingBitLockerKey is not a BitLocker recovery password (expected 8 groups of 6 digits separated by "-"; value not shown)');
+    else if (!BitLockerKeySchema.safeParse(key).success)
+      err('ExistingBitLockerKey', 'ExistingBitLockerKey is not a BitLocker recovery password (8 groups of 6 digits separated by "-", each a multiple of 11 below 720896; value not shown)');
   } else if (key !== '') err('ExistingBitLockerKey', 'ExistingBitLockerKey must be empty when Encrypt is specified');
 
   let driveId: string | undefined;
@@ -205,87 +202,10 @@ function checkDuplicateDrives(rows: { path: string; loc: InputLocation }[], erro
 /* CSV                                                                                          */
 /* ------------------------------------------------------------------------------------------ */
 
-/** What each csv-parse error code means, in words that quote nothing from the file. */
-const CSV_PARSE_PROBLEMS: Record<string, string> = {
-  INVALID_OPENING_QUOTE: 'a quote (") inside an unquoted field; quote the whole field or remove the quote',
-  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed (a closing " is missing)',
-  CSV_INVALID_CLOSING_QUOTE: 'a closing quote (") must be followed by a comma or the end of the line',
-  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'the row has a different number of fields than the header',
-  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text after a closing quote (") must be separated by a comma',
-  CSV_MAX_RECORD_SIZE: 'a row is too long',
-  CSV_INVALID_ARGUMENT: 'the file could not be read as CSV',
-};
-const LOOKS_LIKE_COLUMN_NAME = /^[A-Za-z][A-Za-z _-]{0,39}$/;
-
 /** Anything shaped like (part of) a BitLocker recovery password, wherever a misplaced key might be echoed. */
 const KEY_LIKE = /\d{6}(?:[-\s]*\d{1,6})+|\d{12,}/g;
 function withoutKeys(problem: string): string {
   return problem.replace(KEY_LIKE, '[value not shown]');
-}
-
-interface CsvRow {
-  line: number;
-  cells: string[];
-}
-
-function readCsv<F extends string>(
-  text: string,
-  fileName: string,
-  aliases: Record<string, F>,
-  required: F[],
-): { header: Map<F, number>; rows: CsvRow[] } {
-  if (text.includes('\u0000')) throw new PrepareInputError({ file: fileName, row: 1, column: 1 }, 'is not a CSV text file (it contains NUL bytes)');
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parseCsv(text, { info: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }) as unknown as {
-      record: string[];
-      info: { lines: number };
-    }[];
-  } catch (e) {
-    // The parser's own message quotes the offending field, which may be a BitLocker key or a line of a file that is not a CSV.
-    const ce = e as { code?: string; lines?: number; column?: number };
-    throw new PrepareInputError({ file: fileName, row: ce.lines ?? 1, column: typeof ce.column === 'number' ? ce.column + 1 : 1 }, `malformed CSV: ${CSV_PARSE_PROBLEMS[ce.code ?? ''] ?? `the parser stopped here (${ce.code ?? 'unknown error'})`}`);
-  }
-  const first = records[0];
-  if (!first) throw new PrepareInputError({ file: fileName, row: 1, column: 1 }, 'the file is empty (a header row is required)');
-  const header = new Map<F, number>();
-  const errors: PrepareInputError[] = [];
-  first.record.forEach((h, i) => {
-    const f = aliases[normKey(h)];
-    const at = { file: fileName, row: first.info.lines, column: i + 1 };
-    // Only a cell that looks like a column name is echoed: without a header row the first row holds data (keys, paths).
-    if (f === undefined)
-      errors.push(
-        LOOKS_LIKE_COLUMN_NAME.test(h)
-          ? new PrepareInputError({ ...at, field: h }, `unknown column "${h}" (known columns: ${[...new Set(Object.values(aliases))].join(', ')})`)
-          : new PrepareInputError(at, 'the first row is not a header row (its cells are not column names; value not shown): add the header row'),
-      );
-    else if (header.has(f)) errors.push(new PrepareInputError({ ...at, field: h }, `column "${h}" appears twice`));
-    else header.set(f, i);
-  });
-  if (errors.length === 0)
-    for (const r of required)
-      if (!header.has(r)) errors.push(new PrepareInputError({ file: fileName, row: first.info.lines, column: first.record.length + 1, field: r }, `required column "${r}" is missing from the header`));
-  const rows: CsvRow[] = [];
-  for (const rec of records.slice(1)) {
-    if (rec.record.length !== first.record.length)
-      errors.push(
-        new PrepareInputError(
-          { file: fileName, row: rec.info.lines, column: Math.min(rec.record.length, first.record.length) + 1 },
-          `row has ${rec.record.length} fields but the header has ${first.record.length}`,
-        ),
-      );
-    else rows.push({ line: rec.info.lines, cells: rec.record });
-  }
-  if (errors.length) throw new PrepareInputErrors(errors);
-  if (rows.length === 0) throw new PrepareInputError({ file: fileName, row: 2, column: 1 }, 'no data rows');
-  return { header, rows };
-}
-
-function rowValues<F extends string>(header: Map<F, number>, row: CsvRow): Partial<Record<F, string>> {
-  const v: Partial<Record<F, string>> = {};
-  for (const [f, i] of header) v[f] = row.cells[i] ?? '';
-  return v;
 }
 
 /** Parses a WAImportExport v2 `dataset.csv`. Throws PrepareInputError(s) naming file, row and column. */
@@ -294,10 +214,7 @@ export function parseDatasetCsv(text: string, fileName: string): DatasetEntry[] 
   const errors: PrepareInputError[] = [];
   const out: DatasetEntry[] = [];
   for (const row of rows) {
-    const at: Locate = (field) => {
-      const col = header.get(field as DatasetField);
-      return { file: fileName, row: row.line, column: col === undefined ? undefined : col + 1, field };
-    };
+    const at = cellLocator(fileName, header, row);
     const e = validateDatasetRow(rowValues(header, row), at, errors);
     if (e) {
       setOrigin(e, at);
@@ -318,10 +235,7 @@ export async function parseDrivesetCsv(text: string, fileName: string, secrets: 
   const ok: DriveRowOk[] = [];
   const forDup: { path: string; loc: InputLocation }[] = [];
   for (const row of rows) {
-    const at: Locate = (field) => {
-      const col = header.get(field as DrivesetField);
-      return { file: fileName, row: row.line, column: col === undefined ? undefined : col + 1, field };
-    };
+    const at = cellLocator(fileName, header, row);
     const r = validateDriveRow(rowValues(header, row), at, errors);
     if (r) {
       ok.push(r);
