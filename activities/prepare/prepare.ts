@@ -2,8 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import {
   PrepareRequestSchema,
   type PrepareProgress,
@@ -22,14 +20,16 @@ import {
 import { Journal, removeStaleTemporaries, writeFileDurably, type JournalRecord } from './journal';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, buildManifest, type ManifestBlob } from './manifest';
 import { blockId, toManifestPath } from './names';
-import { buildPlan, getOrigin, inventory, inventoryDigest, requestDigest, setOrigin, type Plan, type PlannedDrive, type PlannedFile } from './plan';
+import { buildPlan, requestDigest, type Plan, type PlannedDrive, type PlannedFile } from './plan';
+import { inventory, inventoryDigest } from './inventory';
+import { getOrigin, setOrigin } from './origin';
 import { CopyJobError, CopyPool, type BatchReply, type CopyItem } from './pool';
 import type { DriveIdDeps } from './driveid';
+import { DurableJournal, canSyncFileSystems } from './durable-journal';
+import { batchesOf, interleave, runQueue } from './scheduling';
 
 /** Bytes per unit of work handed to a worker (a multiple of the 4 MiB block size). */
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
-
-const execFileAsync = promisify(execFile);
 
 export interface PrepareOptions {
   onProgress?: (p: PrepareProgress) => void;
@@ -355,110 +355,6 @@ async function execute(
 }
 
 const EMPTY_MD5 = createHash('md5').digest('hex').toUpperCase();
-const SYNCFS_INTERVAL_MS = 250;
-/** A batch is one message to a worker: enough bytes that messages cost nothing, few enough that progress and the journal move often. */
-const BATCH_BYTES = 16 * 1024 * 1024;
-const BATCH_ITEMS = 64;
-
-function batchesOf<T extends { item: CopyItem }>(list: T[]): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const x of list) {
-    if (cur.length && (bytes + x.item.length > BATCH_BYTES || cur.length >= BATCH_ITEMS)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(x);
-    bytes += x.item.length;
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
-
-/** Round-robin over the drives' batch lists. */
-function interleave<T>(lists: T[][]): T[] {
-  const out: T[] = [];
-  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
-  return out;
-}
-
-function canSyncFileSystems(drivePaths: string[]): boolean {
-  if (process.platform !== 'linux') return false;
-  return drivePaths.every((p) => spawnSync('sync', ['-f', p], { stdio: 'ignore' }).status === 0);
-}
-
-/**
- * Journals finished ranges only once their bytes are durable: with syncfs, each round syncs the
- * file systems of the drives the pending ranges were written to, then appends and commits
- * them, while the workers keep copying.
- */
-class DurableJournal {
-  private pending: { rec: JournalRecord; drive: string | null }[] = [];
-  private lastRound = 0;
-  private draining = false;
-  private wake: (() => void) | undefined;
-  private flushing: Promise<void> | undefined;
-  private error: unknown;
-
-  constructor(
-    private readonly journal: Journal,
-    private readonly syncfs: boolean,
-  ) {}
-
-  add(rec: JournalRecord, drive: string | null): void {
-    this.pending.push({ rec, drive });
-    this.kick();
-  }
-
-  private kick(): void {
-    if (this.flushing || this.error !== undefined) return;
-    this.flushing = this.loop().finally(() => {
-      this.flushing = undefined;
-      if (this.pending.length) this.kick();
-    });
-  }
-
-  private async loop(): Promise<void> {
-    try {
-      // Let the rest of the batch that started this round join it (its records are added in the same task).
-      await Promise.resolve();
-      while (this.pending.length) {
-        // A syncfs also walks the file system's inodes (and flushes other writers' data on a shared one): at most one per interval.
-        const wait = this.lastRound + SYNCFS_INTERVAL_MS - Date.now();
-        if (this.syncfs && !this.draining && wait > 0)
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, wait);
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-        this.wake = undefined;
-        this.lastRound = Date.now();
-        const round = this.pending.splice(0);
-        if (this.syncfs) {
-          const drives = [...new Set(round.map((r) => r.drive).filter((d): d is string => d !== null))];
-          await Promise.all(drives.map((d) => execFileAsync('sync', ['-f', d])));
-        }
-        for (const r of round) this.journal.append(r.rec);
-        this.journal.commit();
-      }
-    } catch (e) {
-      this.error = e;
-    }
-  }
-
-  /** Waits until everything added is durable and journaled. */
-  async drain(): Promise<void> {
-    this.draining = true;
-    this.wake?.();
-    while (this.flushing) await this.flushing;
-    if (this.error !== undefined) throw this.error instanceof Error ? this.error : new Error(String(this.error));
-  }
-}
-
 function tryCompletedResult(req: PrepareRequest, plan: Plan, manifests: Map<number, { hash: string; size: number }>): PrepareResult | undefined {
   const out: PreparedDrive[] = [];
   for (const [di, d] of plan.drives.entries()) {
@@ -483,40 +379,4 @@ function tryCompletedResult(req: PrepareRequest, plan: Plan, manifests: Map<numb
     });
   }
   return { drives: out };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; stops at the first error or on abort. */
-async function runQueue<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < items.length) {
-      if (signal?.aborted) {
-        failed = true;
-        failure = new PrepareCancelledError();
-        return;
-      }
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (e) {
-        if (!failed) {
-          failed = true;
-          failure = e;
-        }
-      }
-    }
-  };
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    if (!signal) return;
-    onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const lanes = Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
-  await Promise.race([lanes, aborted]);
-  if (signal && onAbort) signal.removeEventListener('abort', onAbort);
-  if (signal?.aborted && !failed) throw new PrepareCancelledError();
-  if (failed) throw failure;
 }

@@ -1,0 +1,66 @@
+import { PrepareCancelledError } from './errors';
+import type { CopyItem } from './pool';
+
+/** A batch is one message to a worker: enough bytes that messages cost nothing, few enough that progress and the journal move often. */
+const BATCH_BYTES = 16 * 1024 * 1024;
+const BATCH_ITEMS = 64;
+
+export function batchesOf<T extends { item: CopyItem }>(list: T[]): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const x of list) {
+    if (cur.length && (bytes + x.item.length > BATCH_BYTES || cur.length >= BATCH_ITEMS)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(x);
+    bytes += x.item.length;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Round-robin over the drives' batch lists. */
+export function interleave<T>(lists: T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; stops at the first error or on abort. */
+export async function runQueue<T>(items: T[], limit: number, signal: AbortSignal | undefined, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      if (signal?.aborted) {
+        failed = true;
+        failure = new PrepareCancelledError();
+        return;
+      }
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (e) {
+        if (!failed) {
+          failed = true;
+          failure = e;
+        }
+      }
+    }
+  };
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    if (!signal) return;
+    onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const lanes = Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  await Promise.race([lanes, aborted]);
+  if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+  if (signal?.aborted && !failed) throw new PrepareCancelledError();
+  if (failed) throw failure;
+}
