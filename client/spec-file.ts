@@ -140,12 +140,7 @@ async function resolveDrives(file: JobSpecFile, sources: SpecSources, secrets: S
   }
   const { dataset, drives: inline, ...options } = p;
   const drives: DriveSpec[] = [];
-  for (const [i, written] of inline.entries()) {
-    if (!('existingBitLockerKey' in written)) {
-      drives.push(written);
-      continue;
-    }
-    const { existingBitLockerKey, ...drive } = written;
+  for (const [i, { existingBitLockerKey, ...drive }] of inline.entries()) {
     drives.push({ ...drive, bitLockerKeyRef: await secrets.put(bitLockerSecretName(jobName, drive.driveId ?? `drive${i + 1}`), existingBitLockerKey) });
   }
   return { value: { prepare: { ...options, dataset, drives } } };

@@ -182,8 +182,8 @@ export function azureApiOf(spec: Pick<JobSpec, 'azure'>): AzureApi {
   return spec.azure?.api ?? LEGACY_AZURE_API;
 }
 
-/** A drive as a person writes it inline: the key itself (moved into the secret store at the door), or a reference. */
-const InlineDriveFileSchema = z.union([DriveSpecSchema.omit({ bitLockerKeyRef: true }).extend({ existingBitLockerKey: BitLockerKeySchema }).strict(), DriveSpecSchema]);
+/** A drive as a person writes it inline: the key itself (moved into the secret store at the door). */
+const InlineDriveFileSchema = DriveSpecSchema.omit({ bitLockerKeyRef: true }).extend({ existingBitLockerKey: BitLockerKeySchema }).strict();
 /** ...or, for drives prepared earlier, the key itself or the reference `importctl prepare` stored it under. */
 const InlinePreparedDriveFileSchema = z.union([PreparedDriveSchema.omit({ bitLockerKeyRef: true }).extend({ bitLockerKey: BitLockerKeySchema }).strict(), PreparedDriveSchema]);
 
