@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { z } from 'zod';
 import {
   AzureJobRefSchema,
   CancelAzureJobRequestSchema,
@@ -12,15 +13,7 @@ import {
   GetSiteRequestSchema,
   ShippingUpdateRequestSchema,
   apiOf,
-  type AzureJobRef,
-  type CancelAzureJobRequest,
-  type CreateAzureJobRequest,
-  type CreateAzureJobResult,
-  type GetSiteRequest,
-  type JobSnapshot,
-  type ShippingSite,
-  type ShippingUpdateRequest,
-  type ShippingUpdateResult,
+  type AzureApi,
 } from '../common/azure-job';
 import { NotificationSchema, type Notification } from '../common/notification';
 import type { SecretStore } from '../common/secret-ref';
@@ -40,52 +33,41 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
   const portFor = (request: { api?: AzurePort['api'] | undefined }): AzurePort => deps.azure[apiOf(request)];
   const signal = (): { abortSignal: AbortSignal } => ({ abortSignal: Context.current().cancellationSignal });
 
-  return {
-    async getSite(raw: GetSiteRequest): Promise<ShippingSite> {
-      return asActivityFailure(async () => {
-        const req = GetSiteRequestSchema.parse(raw);
-        return portFor(req).findShippingSite(req, signal());
+  /** An activity that validates its request, runs it on the request's adapter and classifies any failure. */
+  const onPort =
+    <S extends z.ZodType<{ api?: AzureApi | undefined }>, R>(schema: S, call: (port: AzurePort, req: z.infer<S>) => Promise<R>) =>
+    (raw: z.infer<S>): Promise<R> =>
+      asActivityFailure(async () => {
+        const req = schema.parse(raw);
+        return call(portFor(req), req);
       });
-    },
+
+  return {
+    getSite: onPort(GetSiteRequestSchema, (port, req) => port.findShippingSite(req, signal())),
 
     /** Create the Azure job, idempotent: the adapter recognises our own earlier attempt by its request id. */
-    async createAzureJob(raw: CreateAzureJobRequest): Promise<CreateAzureJobResult> {
-      return asActivityFailure(async () => {
-        const req = CreateAzureJobRequestSchema.parse(raw);
-        // The one place BitLocker keys are resolved; they go straight into the request body and nowhere else.
-        const drives = await Promise.all(
-          req.drives.map(async (d) => ({
-            driveId: d.driveId,
-            manifestFile: d.manifestFile,
-            manifestHash: d.manifestHash,
-            bitLockerKey: await deps.secrets.get(d.bitLockerKeyRef),
-          })),
-        );
-        return portFor(req).createJob({ ...req, drives }, signal());
-      });
-    },
+    createAzureJob: onPort(CreateAzureJobRequestSchema, async (port, req) => {
+      // The one place BitLocker keys are resolved; they go straight into the request body and nowhere else.
+      const drives = await Promise.all(
+        req.drives.map(async (d) => ({
+          driveId: d.driveId,
+          manifestFile: d.manifestFile,
+          manifestHash: d.manifestHash,
+          // Bound to the job: a spec naming another job's secret is refused here too, not only at the door.
+          bitLockerKey: await deps.secrets.get(d.bitLockerKeyRef, { jobName: req.jobName }),
+        })),
+      );
+      return port.createJob({ ...req, drives }, signal());
+    }),
 
     /** Record the shipment with Azure; exactly once in effect: a retry that finds it applied does nothing. */
-    async updateShipping(raw: ShippingUpdateRequest): Promise<ShippingUpdateResult> {
-      return asActivityFailure(async () => {
-        const req = ShippingUpdateRequestSchema.parse(raw);
-        return portFor(req).recordShipment(req, { ...signal(), firstAttempt: Context.current().info.attempt === 1 });
-      });
-    },
+    updateShipping: onPort(ShippingUpdateRequestSchema, (port, req) =>
+      port.recordShipment(req, { ...signal(), firstAttempt: Context.current().info.attempt === 1 }),
+    ),
 
-    async getAzureJob(raw: AzureJobRef): Promise<JobSnapshot> {
-      return asActivityFailure(async () => {
-        const ref = AzureJobRefSchema.parse(raw);
-        return portFor(ref).getJobSnapshot(ref, signal());
-      });
-    },
+    getAzureJob: onPort(AzureJobRefSchema, (port, ref) => port.getJobSnapshot(ref, signal())),
 
-    async requestAzureCancel(raw: CancelAzureJobRequest): Promise<JobSnapshot> {
-      return asActivityFailure(async () => {
-        const req = CancelAzureJobRequestSchema.parse(raw);
-        return portFor(req).requestCancellation(req, signal());
-      });
-    },
+    requestAzureCancel: onPort(CancelAzureJobRequestSchema, (port, req) => port.requestCancellation(req, signal())),
 
     /** Other import jobs that recorded this tracking number (via the typed search attribute). */
     async findJobsByTrackingNumber(req: { trackingNumber: string; excludeWorkflowId: string }): Promise<string[]> {

@@ -84,7 +84,8 @@ export const LocationsResponseSchema = z.object({ value: z.array(LocationSchema)
 // ---------------------------------------------------------------------------------------------
 // Job building blocks
 
-export const ReturnAddressSchema = z.object({
+/** Azure's postal-address fields as it stores and returns them; the rules for what we send live in the domain model. */
+const WireAddressSchema = z.object({
   recipientName: z.string(),
   streetAddress1: z.string(),
   streetAddress2: z.string().optional(),
@@ -93,8 +94,9 @@ export const ReturnAddressSchema = z.object({
   postalCode: z.string(),
   countryOrRegion: z.string(),
   phone: z.string(),
-  email: z.string(),
 });
+
+export const ReturnAddressSchema = WireAddressSchema.extend({ email: z.string() });
 export type ReturnAddress = z.infer<typeof ReturnAddressSchema>;
 
 export const ReturnShippingSchema = z.object({
@@ -103,15 +105,8 @@ export const ReturnShippingSchema = z.object({
 });
 export type ReturnShipping = z.infer<typeof ReturnShippingSchema>;
 
-export const ShippingInformationSchema = z.object({
-  recipientName: z.string().optional(),
-  streetAddress1: z.string().optional(),
-  streetAddress2: z.string().optional(),
-  city: z.string().optional(),
-  stateOrProvince: z.string().optional(),
-  postalCode: z.string().optional(),
-  countryOrRegion: z.string().optional(),
-  phone: z.string().optional(),
+/** The shipping site's address: the same fields, any of them possibly absent. */
+export const ShippingInformationSchema = WireAddressSchema.partial().extend({
   /** readOnly */
   additionalInformation: z.string().optional(),
 });
@@ -125,12 +120,8 @@ export const DeliveryPackageInformationSchema = z.object({
 });
 export type DeliveryPackageInformation = z.infer<typeof DeliveryPackageInformationSchema>;
 
-export const PackageInformationSchema = z.object({
-  carrierName: z.string(),
-  trackingNumber: z.string(),
-  driveCount: z.number().int(),
-  shipDate: z.string(),
-});
+/** The return package: Azure fills in every field the delivery package may leave out. */
+export const PackageInformationSchema = DeliveryPackageInformationSchema.required({ driveCount: true, shipDate: true });
 export type PackageInformation = z.infer<typeof PackageInformationSchema>;
 
 export const DriveStatusSchema = z.object({
