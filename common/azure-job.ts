@@ -308,6 +308,8 @@ export const AZURE_ERROR_TYPES = {
   InvalidAzureRequest: { retryable: false },
   /** A secret reference the store does not know: the job was created with a reference that cannot be resolved. */
   SecretNotFound: { retryable: false },
+  /** A secret reference that belongs to another job. */
+  SecretBinding: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 export type AzureErrorType = keyof typeof AZURE_ERROR_TYPES;
 

@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { ImportJobError, ShipmentRejectedError } from '../client/job-errors';
 import { ImportJobService, type JobRow } from '../client/job-service';
+import type { StagedSecretStore } from '../client/spec-secrets';
 import type { ReturnAddress } from '../common/address';
 import { jobNameFromWorkflowId } from '../common/ids';
 import type { JobSpec } from '../common/job-spec';
@@ -98,9 +99,10 @@ export class JobsApi {
     }
   }
 
-  async start(spec: JobSpec, startedBy: string): Promise<{ ok: true; workflowId: string } | { ok: false; problems: Problem[] }> {
+  /** Starts a job; the spec's staged secrets are written only once every refusal has been ruled out. */
+  async start(spec: JobSpec, startedBy: string, staged: StagedSecretStore): Promise<{ ok: true; workflowId: string } | { ok: false; problems: Problem[] }> {
     try {
-      return { ok: true, workflowId: (await this.service.start(spec, { startedBy })).workflowId };
+      return { ok: true, workflowId: (await this.service.start(spec, { startedBy, secrets: staged, beforeStart: () => staged.commit() })).workflowId };
     } catch (err) {
       if (err instanceof ImportJobError) return { ok: false, problems: err.problems.length > 0 ? err.problems : [{ field: 'jobName', message: err.message }] };
       throw err;

@@ -106,8 +106,7 @@ export async function checkStartForm(form: StartForm, deps: { jobs: JobsApi; sec
   const summary = `${parsed.spec.jobName}: valid (${drives}, region ${parsed.spec.region}).`;
   if (form.validateOnly) return { ok: true, summary };
   if (!deps.secrets) return { ok: false, status: 503, problems: [{ field: '(console)', message: 'this console has no secret store configured, so it cannot start jobs' }] };
-  await parsed.secrets.commit();
-  const started = await deps.jobs.start(parsed.spec, deps.startedBy);
+  const started = await deps.jobs.start(parsed.spec, deps.startedBy, parsed.secrets);
   if (!started.ok) return { ok: false, status: 409, problems: started.problems };
   return { ok: true, summary, started: started.workflowId };
 }

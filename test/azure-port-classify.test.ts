@@ -186,6 +186,15 @@ void describe('classify: input, configuration and secrets', () => {
     assert.match(failure.message, /bitlocker-job1-D1/);
   });
 
+  void it("another job's secret is non-retryable", async () => {
+    const store = new InMemorySecretStore();
+    const ref = await store.put('bitlocker-job1-D1', '111111-222222-333333-444444-555555-666666-110011-220022', { jobName: 'job1' });
+    const err = await store.get(ref, { jobName: 'job2' }).catch((e: unknown) => e);
+    assert.equal((err as Error).name, 'SecretBindingError');
+    assert.deepEqual(classify(err), { retryable: false, type: 'SecretBinding' });
+    assert.equal(toApplicationFailure(err).nonRetryable, true);
+  });
+
   void it('bad configuration and bad activity input are non-retryable; input problems name the field', () => {
     const configError = (() => {
       try {

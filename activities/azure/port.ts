@@ -96,6 +96,7 @@ export function classify(err: unknown): Classification {
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
   if (name === 'SecretNotFoundError') return known('SecretNotFound');
+  if (name === 'SecretBindingError') return known('SecretBinding');
   if (name === 'AzureConfigError') return known('AzureConfigError');
   if (name === 'ZodError' || name === '$ZodError') return known('InvalidAzureRequest');
   if (err instanceof AzurePortError || isRestError(err) || name === 'CredentialUnavailableError' || name === 'AuthenticationError') {
