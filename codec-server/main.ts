@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { ensureLocalTokenFile, loadSecurityConfig, SecurityConfigError } from '../security/config';
 import { EncryptionCodec } from '../security/payload-codec';
 import { startCodecServer } from './server';
+import { closeOnSignals } from '../web/shutdown';
 
 async function main(): Promise<void> {
   const config = loadSecurityConfig();
@@ -43,21 +44,7 @@ async function main(): Promise<void> {
   console.log(`  Web UI: sign in at ${publicUrl ?? server.url}/login, then see security/README.md`);
   console.log(`  CLI: temporal workflow show --codec-endpoint ${server.url} --codec-auth "Bearer $(cat <token file>)" …`);
 
-  let closing = false;
-  const stop = (signal: string): void => {
-    if (closing) return;
-    closing = true;
-    console.log(`${signal}: closing codec server`);
-    server.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(() => server.close(), (signal) => console.log(`${signal}: closing codec server`));
 }
 
 main().catch((e: unknown) => {

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { DEFAULT_CODEC_CORS_ORIGINS, DEFAULT_CODEC_SERVER_HOST, DEFAULT_CODEC_SERVER_PORT, MIN_CODEC_TOKEN_LENGTH } from '../security/config';
 import { PayloadDecryptionError, UnknownEncryptionKeyError } from '../security/payload-codec';
 import { redactSecrets } from '../security/redact';
-import { registerPageBasics, registerRequestHardening, secureCookiesFor, webServerOptions } from '../web/basics';
+import { registerPageBasics, registerRequestHardening, secureCookiesFor, webServerOptions, type BrowserServerOptions, type RunningWebServer } from '../web/basics';
 import { LoginThrottle, describeWait } from '../web/login-throttle';
 import { registerSessions, sessionOf } from '../web/sessions';
 
@@ -33,33 +33,18 @@ export const SESSION_COOKIE = 'aio_codec_session';
 /** Request headers the Web UI / CLI send and preflight asks about. */
 export const ALLOWED_HEADERS: readonly string[] = ['authorization', 'content-type', 'x-namespace', 'authorization-extras'];
 
-export interface CodecServerOptions {
+/** Port default 8888; sessions last 12 h by default. */
+export interface CodecServerOptions extends BrowserServerOptions {
   /** The codec to run (EncryptionCodec over the same key ring the workers use). */
   codec: PayloadCodec;
   /** Bearer token clients must present (>= 24 chars). */
   token: string;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 8888; 0 picks a free port. */
-  port?: number;
   /** Browser origins allowed to call the server with credentials. Default: the dev-server UI, http://127.0.0.1:8233. */
   corsOrigins?: readonly string[];
-  /** How browsers reach this server (TLS proxy); https makes the session cookie Secure. */
-  publicUrl?: string;
   /** Max request body in bytes. Default 16 MiB. */
   bodyLimit?: number;
-  /** Lifetime of a /login session. Default 12 h. */
-  sessionTtlMs?: number;
-  /** Clock for sign-in throttling (tests). */
-  now?: () => number;
   /** Where request errors are reported (already redacted). Default: none. */
   onError?: (message: string) => void;
-}
-
-export interface RunningCodecServer {
-  /** e.g. http://127.0.0.1:8888 */
-  url: string;
-  close(): Promise<void>;
 }
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'must be base64');
@@ -238,6 +223,8 @@ export async function registerCodecEndpoints(app: FastifyInstance, opts: CodecSe
 }
 
 /** Starts the codec server (default 127.0.0.1:8888) and resolves once it is listening. */
+export type RunningCodecServer = RunningWebServer;
+
 export async function startCodecServer(opts: CodecServerOptions): Promise<RunningCodecServer> {
   const app = await buildCodecServer(opts);
   const host = opts.host ?? DEFAULT_CODEC_SERVER_HOST;

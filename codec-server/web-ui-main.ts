@@ -13,6 +13,7 @@ import { formatProblems, problemsFromZodError } from '../common/problems';
 import { loadSecurityConfig, SecurityConfigError } from '../security/config';
 import { EncryptionCodec } from '../security/payload-codec';
 import { startWebUiGateway } from './web-ui-gateway';
+import { closeOnSignals } from '../web/shutdown';
 
 export const WebUiGatewayEnvSchema = z.object({
   WEB_UI_HOST: z.string().min(1).default('127.0.0.1'),
@@ -37,17 +38,7 @@ async function main(): Promise<void> {
     onError: (m) => console.error(`[web-ui] ${m}`),
   });
   console.log(`Web UI ${gateway.url} (UI from ${env.WEB_UI_UPSTREAM}; codec endpoint ${gateway.codecEndpoint}; sign in at ${gateway.codecEndpoint}/login)`);
-  let closing = false;
-  const stop = (): void => {
-    if (closing) return;
-    closing = true;
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => gateway.close());
 }
 
 main().catch((e: unknown) => {

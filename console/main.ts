@@ -9,6 +9,7 @@ import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
 import { loadConsoleConfig, loadUsersFile } from './config';
 import { startConsole } from './server';
+import { closeOnSignals } from '../web/shutdown';
 
 async function main(): Promise<void> {
   const config = loadConsoleConfig();
@@ -27,13 +28,10 @@ async function main(): Promise<void> {
     secrets: { store: createSecretStore(security), kind: security.secretStore.kind },
   });
   console.log(`[console] ${running.url} (${users.length} user(s); Temporal ${config.temporalAddress}, namespace ${config.temporalNamespace}, task queue ${config.taskQueue})`);
-  const stop = async (): Promise<void> => {
+  closeOnSignals(async () => {
     await running.close();
     await connection.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  });
 }
 
 main().catch((err) => {

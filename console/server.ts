@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Client } from '@temporalio/client';
 import type { SecretTarget } from '../client/spec-file';
 import { jobNameFromWorkflowId } from '../common/ids';
-import { registerWebBasics, secureCookiesFor, webServerOptions } from '../web/basics';
+import { registerWebBasics, secureCookiesFor, webServerOptions, type BrowserServerOptions, type RunningWebServer } from '../web/basics';
 import { LoginThrottle } from '../web/login-throttle';
 import { registerSessions } from '../web/sessions';
 import { parseUsers, type ConsoleUser, type Role } from './config';
@@ -57,26 +57,14 @@ declare module 'fastify' {
   }
 }
 
-export interface StartConsoleOptions {
+export interface StartConsoleOptions extends BrowserServerOptions {
   client: Client;
   taskQueue: string;
   users: ConsoleUser[];
-  port?: number;
-  host?: string;
-  sessionTtlMs?: number;
-  /** How browsers reach the console (e.g. https://console.example.com behind a TLS proxy); https makes cookies Secure. */
-  publicUrl?: string;
   /** Where BitLocker keys from started specs go (the worker's secret store); without it the console starts no job. */
   secrets?: SecretTarget;
-  /** Clock for sessions and sign-in throttling (tests). */
-  now?: () => number;
   /** Where unexpected errors are reported (redacted). Default: stderr. */
   log?: (line: string) => void;
-}
-
-export interface RunningConsole {
-  url: string;
-  close(): Promise<void>;
 }
 
 const ROLE_RANK: Record<Role, number> = { clerk: 1, operator: 2 };
@@ -89,6 +77,8 @@ function staticDirectory(): string {
 }
 
 const isCsrfError = (err: unknown): boolean => /^FST_CSRF_/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+
+export type RunningConsole = RunningWebServer;
 
 export async function startConsole(opts: StartConsoleOptions): Promise<RunningConsole> {
   const users = new Map(parseUsers({ users: opts.users }).map((u) => [u.username, u]));

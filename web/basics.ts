@@ -44,6 +44,27 @@ export function expectedOrigin(req: FastifyRequest | IncomingMessage, publicUrl:
   return typeof host === 'string' && /^[A-Za-z0-9.:[\]-]{1,300}$/.test(host) ? `http://${host}` : undefined;
 }
 
+/** Where a browser-facing server listens, how browsers reach it, and its sign-in sessions. */
+export interface BrowserServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** How browsers reach the server (e.g. behind a TLS proxy); https makes the session cookie Secure. */
+  publicUrl?: string;
+  /** Lifetime of a sign-in session. */
+  sessionTtlMs?: number;
+  /** Clock for sessions and sign-in throttling (tests). */
+  now?: () => number;
+}
+
+/** A started browser-facing server. */
+export interface RunningWebServer {
+  /** e.g. http://127.0.0.1:8888 */
+  url: string;
+  close(): Promise<void>;
+}
+
 export interface WebBasicsOptions {
   /** Helmet's CSP directives for this server's pages. */
   contentSecurityPolicy: Record<string, string[]>;
