@@ -198,3 +198,50 @@ test('importctl drives a job from spec to Completed; bad input and refusals give
   const missing = await importctl('status', 'no-such-job');
   assert.equal(missing.code, 4);
 });
+
+test('importctl runs a Data Box job (the default API) from spec to Completed, with per-disk copy results', async () => {
+  const job = `db-${crypto.randomUUID().slice(0, 8)}`;
+  for (const d of ['drive3', 'drive4']) fs.mkdirSync(path.join(dir, d));
+  const keyOf = (): string => Array.from({ length: 8 }, () => String(crypto.randomInt(0, 65_536) * 11).padStart(6, '0')).join('-');
+  fs.writeFileSync(
+    path.join(dir, 'driveset-databox.csv'),
+    `DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey,DriveId\n${dir}/drive3,AlreadyFormatted,SilentMode,AlreadyEncrypted,${keyOf()},E2EDISK03\n${dir}/drive4,AlreadyFormatted,SilentMode,AlreadyEncrypted,${keyOf()},E2EDISK04\n`,
+  );
+  // No `azure` field: new specs go to the Data Box API.
+  const spec = [
+    `jobName: ${job}`,
+    `subscriptionId: "${SUB}"`,
+    'resourceGroup: rg-e2e',
+    `storageAccountId: /subscriptions/${SUB}/resourceGroups/rg-e2e/providers/Microsoft.Storage/storageAccounts/e2edata`,
+    'region: westus',
+    'returnAddress: { recipientName: E2E Ops, streetAddress1: 2 Test Way, city: Redmond, postalCode: "98052", countryOrRegion: US, phone: "+1 425 555 0100", email: ops@example.com }',
+    'returnShipping: { carrierName: FedEx, carrierAccountNumber: "11223344" }',
+    `drives: { prepare: { datasetCsv: dataset.csv, drivesetCsv: driveset-databox.csv, stationTaskQueue: ${cliEnv.TASK_QUEUE}-station, journalDir: ${path.join(dir, 'journal-databox')} } }`,
+    'timing: { trackingPollInitial: 1 second, trackingPollMax: 2 seconds }',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'databox.yaml'), `${spec}\n`);
+  const dry = await importctl('start', 'databox.yaml', '--dry-run', '--json');
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  const started = await importctl('start', 'databox.yaml', '--json');
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+
+  await waitForStep(job, 'awaiting-shipping');
+  const human = await importctl('status', job);
+  assert.match(human.stdout, /Santa Clara/, 'the datacenter address Data Box gives for the region');
+  const shipped = await importctl('ship', job, '--carrier', 'UPS', '--tracking', '1Z999AA10123456784', '--json');
+  assert.equal(shipped.code, 0, shipped.stdout + shipped.stderr);
+  await waitForStep(job, 'tracking');
+
+  // The datacenter copies both disks (the emulator's default for Completed: every disk Completed, 100 %).
+  const advance = await fetch(`${emulator.httpUrl}/_emulator/databox/jobs/${SUB}/rg-e2e/${job}/advance`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ to: 'Completed' }),
+  });
+  assert.equal(advance.status, 200, await advance.text());
+  await waitForStep(job, 'completed');
+  const final = await importctl('status', job, '--json');
+  const status = JSON.parse(final.stdout) as { azureState?: string; drives: { driveId: string; copyStatus?: string }[] };
+  assert.equal(status.azureState, 'Completed');
+  assert.deepEqual(status.drives.map((d) => `${d.driveId}:${d.copyStatus}`).sort(), ['E2EDISK03:Completed', 'E2EDISK04:Completed']);
+});
