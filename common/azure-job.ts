@@ -217,17 +217,19 @@ export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
 // ---------------------------------------------------------------------------------------------------------------------
 // What the workflow sends the Azure activities
 
-export const AzureJobRefSchema = z.object({
+/** Which Azure API and subscription a request is for. */
+const AzureScopeSchema = z.object({
   api: AzureApiSchema.optional(),
   subscriptionId: z.string(),
+});
+
+export const AzureJobRefSchema = AzureScopeSchema.extend({
   resourceGroup: z.string(),
   jobName: z.string(),
 });
 export type AzureJobRef = z.infer<typeof AzureJobRefSchema>;
 
-export const GetSiteRequestSchema = z.object({
-  api: AzureApiSchema.optional(),
-  subscriptionId: z.string(),
+export const GetSiteRequestSchema = AzureScopeSchema.extend({
   /** Import/Export: a location name or display name; Data Box: the storage account's region. */
   locationName: z.string(),
   /** Data Box asks for sku availability per resource group. */
@@ -237,11 +239,16 @@ export const GetSiteRequestSchema = z.object({
 });
 export type GetSiteRequest = z.infer<typeof GetSiteRequestSchema>;
 
+/** Where and how Azure sends the drives back: given at creation, given again with the shipment. */
+const ReturnDetailsSchema = z.object({
+  returnAddress: ReturnAddressSchema,
+  returnShipping: ReturnShippingSchema,
+});
+
 export const CreateAzureJobRequestSchema = AzureJobRefSchema.extend({
   locationName: z.string(),
   storageAccountId: z.string(),
-  returnAddress: ReturnAddressSchema,
-  returnShipping: ReturnShippingSchema,
+  ...ReturnDetailsSchema.shape,
   /** Import/Export only (Data Box writes copy logs to its own container). */
   diagnosticsPath: z.string(),
   logLevel: z.enum(['Error', 'Verbose']),
@@ -258,8 +265,7 @@ export type CreateAzureJobResult = z.infer<typeof CreateAzureJobResultSchema>;
 
 export const ShippingUpdateRequestSchema = AzureJobRefSchema.extend({
   shipment: ShipmentSchema,
-  returnAddress: ReturnAddressSchema,
-  returnShipping: ReturnShippingSchema,
+  ...ReturnDetailsSchema.shape,
 });
 export type ShippingUpdateRequest = z.infer<typeof ShippingUpdateRequestSchema>;
 

@@ -141,34 +141,20 @@ export class FaultRegistry {
   }
 }
 
+/** ARM's error code and message for each injected status (the wording Azure uses for it, where it has one). */
+const FAULT_ERRORS: Record<number, { code: string; message?: string }> = {
+  429: { code: 'TooManyRequests', message: 'The request is being throttled as the limit has been reached for operation type. (injected fault)' },
+  500: { code: 'InternalServerError', message: 'The server encountered an internal error. Please retry the request. (injected fault)' },
+  502: { code: 'BadGateway' },
+  503: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable. Please retry the request later. (injected fault)' },
+  504: { code: 'GatewayTimeout' },
+  409: { code: 'Conflict' },
+};
+
 export function faultErrorCode(status: number): string {
-  switch (status) {
-    case 429:
-      return 'TooManyRequests';
-    case 500:
-      return 'InternalServerError';
-    case 502:
-      return 'BadGateway';
-    case 503:
-      return 'ServiceUnavailable';
-    case 504:
-      return 'GatewayTimeout';
-    case 409:
-      return 'Conflict';
-    default:
-      return 'InjectedFault';
-  }
+  return FAULT_ERRORS[status]?.code ?? 'InjectedFault';
 }
 
 export function faultMessage(status: number): string {
-  switch (status) {
-    case 429:
-      return 'The request is being throttled as the limit has been reached for operation type. (injected fault)';
-    case 503:
-      return 'The service is temporarily unavailable. Please retry the request later. (injected fault)';
-    case 500:
-      return 'The server encountered an internal error. Please retry the request. (injected fault)';
-    default:
-      return `Injected fault: HTTP ${status}.`;
-  }
+  return FAULT_ERRORS[status]?.message ?? `Injected fault: HTTP ${status}.`;
 }

@@ -4,7 +4,7 @@ import { armTimestamp, caseInsensitiveEq } from './format';
 import type { Caller } from './http';
 import { advanceJob, stateIndex, type AdvanceBody } from './jobs-advance';
 import { JOB_RESOURCE_TYPE, jobFilter, renderJob, type JobResponseBody } from './jobs-view';
-import { LocationCatalogue, type Site } from './locations';
+import { LocationCatalogue, siteAddressOf, type Site } from './locations';
 import {
   BITLOCKER_KEY_RE,
   MANIFEST_HASH_RE,
@@ -208,17 +208,7 @@ export class JobService {
   }
 
   private shippingInfoFor(site: Site): ShippingInfo {
-    return {
-      recipientName: site.recipientName,
-      streetAddress1: site.streetAddress1,
-      streetAddress2: site.streetAddress2,
-      city: site.city,
-      stateOrProvince: site.stateOrProvince,
-      postalCode: site.postalCode,
-      countryOrRegion: site.countryOrRegion,
-      phone: site.phone,
-      additionalInformation: site.additionalShippingInformation,
-    };
+    return { ...siteAddressOf(site), additionalInformation: site.additionalShippingInformation };
   }
 
   private checkLogLevel(value: string | undefined, path: string, issues: FieldIssue[]): string | undefined {

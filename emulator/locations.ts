@@ -4,18 +4,24 @@ import { z } from 'zod';
 
 export const LOCATION_ID_PREFIX = '/providers/Microsoft.ImportExport/locations/';
 
+/** A site's postal address: what a Location resource and a job's shippingInformation both show. */
+const SiteAddressSchema = z.object({
+  recipientName: z.string(),
+  streetAddress1: z.string(),
+  streetAddress2: z.string().default(''),
+  city: z.string(),
+  stateOrProvince: z.string().default(''),
+  postalCode: z.string(),
+  countryOrRegion: z.string(),
+  phone: z.string(),
+});
+export type SiteAddress = z.infer<typeof SiteAddressSchema>;
+
 const SiteSchema = z
   .object({
     shortName: z.string().regex(/^[a-z0-9]+$/, 'shortName: lower-case letters and digits'),
     displayName: z.string().min(1),
-    recipientName: z.string(),
-    streetAddress1: z.string(),
-    streetAddress2: z.string().default(''),
-    city: z.string(),
-    stateOrProvince: z.string().default(''),
-    postalCode: z.string(),
-    countryOrRegion: z.string(),
-    phone: z.string(),
+    ...SiteAddressSchema.shape,
     additionalShippingInformation: z.string().default(''),
     supportedCarriers: z.array(z.string().min(1)).min(1),
     /** Short names, display names or location ids. A site is open iff it lists itself. */
@@ -23,6 +29,11 @@ const SiteSchema = z
   })
   .strict();
 export type Site = z.infer<typeof SiteSchema>;
+
+/** The address fields of a site (the schema strips the rest). */
+export function siteAddressOf(site: Site): SiteAddress {
+  return SiteAddressSchema.parse(site);
+}
 
 const CatalogueSchema = z.object({ locations: z.array(SiteSchema).min(1) }).strict();
 
@@ -33,15 +44,7 @@ export interface LocationResource {
   id: string;
   name: string;
   type: 'Microsoft.ImportExport/locations';
-  properties: {
-    recipientName: string;
-    streetAddress1: string;
-    streetAddress2: string;
-    city: string;
-    stateOrProvince: string;
-    postalCode: string;
-    countryOrRegion: string;
-    phone: string;
+  properties: SiteAddress & {
     additionalShippingInformation: string;
     supportedCarriers: string[];
     alternateLocations: string[];
@@ -121,14 +124,7 @@ export class LocationCatalogue {
       name: site.displayName,
       type: 'Microsoft.ImportExport/locations',
       properties: {
-        recipientName: site.recipientName,
-        streetAddress1: site.streetAddress1,
-        streetAddress2: site.streetAddress2,
-        city: site.city,
-        stateOrProvince: site.stateOrProvince,
-        postalCode: site.postalCode,
-        countryOrRegion: site.countryOrRegion,
-        phone: site.phone,
+        ...siteAddressOf(site),
         additionalShippingInformation: site.additionalShippingInformation,
         supportedCarriers: [...site.supportedCarriers],
         alternateLocations: this.alternatesOf(site, overrides).map((s) => LOCATION_ID_PREFIX + s),

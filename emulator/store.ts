@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, chmodSy
 import path from 'node:path';
 import { defaultSettings, type DataBoxJob, type DataBoxPersisted, type LroOperation } from './databox/model';
 import type { RegionOverride } from './databox/regions';
+import type { SiteAddress } from './locations';
 import type { DeliveryPackage, EncryptionKey, ExportInfo, ReturnAddress, ReturnShipping } from './schemas';
 
 export const JOB_STATES = ['Creating', 'Shipping', 'Received', 'Transferring', 'Packaging', 'Completed', 'Closed'] as const;
@@ -26,17 +27,7 @@ export interface StoredDrive {
   bytesSucceeded?: number;
 }
 
-export interface ShippingInfo {
-  recipientName: string;
-  streetAddress1: string;
-  streetAddress2: string;
-  city: string;
-  stateOrProvince: string;
-  postalCode: string;
-  countryOrRegion: string;
-  phone: string;
-  additionalInformation: string;
-}
+export type ShippingInfo = SiteAddress & { additionalInformation: string };
 
 export interface PackageInfo {
   carrierName: string;
