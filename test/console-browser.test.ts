@@ -372,4 +372,40 @@ describe('shipping console in Chromium', () => {
     assert.match(favicon.headers()['content-type'] ?? '', /icon/);
     await context.close();
   });
+  test('a Data Box job (the default API): the clerk ships to the datacenter address, the operator follows it to Completed per disk', async () => {
+    const base = await h.spec();
+    const spec: JobSpecInput = { ...base, jobName: `db-${base.jobName.slice(-8)}`, azure: { api: 'databox' } };
+    const handle = await startJob(spec);
+    const waiting = await waitForStep(handle, ['awaiting-shipping']);
+    const wf = handle.workflowId;
+
+    const clerk = await newSession('clerk-ann', 'ann-ships-drives');
+    const card = `article[data-job="${spec.jobName}"]`;
+    await reloadUntil(clerk.page, card);
+    const cardText = await clerk.page.locator(card).innerText();
+    assert.match(cardText, /Santa Clara/, 'ship to the datacenter address Data Box gives for the region');
+    // Several carriers: the clerk must choose one (a placeholder first, no silent default).
+    assert.deepEqual(await clerk.page.locator(`${card} select[name=carrierName] option:not([value=""])`).allInnerTexts(), waiting.site?.supportedCarriers);
+    await clerk.page.selectOption(`${card} select[name=carrierName]`, 'UPS');
+    await clerk.page.fill(`${card} input[name=trackingNumber]`, '1Z999AA10123456784');
+    await clerk.page.click(`${card} button[type=submit]`);
+    await clerk.page.waitForSelector('#receipt');
+    await clerk.context.close();
+    await waitForStep(handle, ['tracking']);
+
+    // The datacenter receives and copies the disks.
+    await h.emulatorControl.dataBoxAdvance(spec.subscriptionId, spec.resourceGroup, spec.jobName, { to: 'Completed' });
+    const done = await waitForStep(handle, ['completed']);
+    assert.equal(done.azureState, 'Completed');
+
+    const operator = await newSession('ops-olga', 'olga-runs-jobs');
+    await operator.page.goto(`${app.url}/jobs/${wf}`);
+    for (const d of done.drives) {
+      const row = await operator.page.locator(`#drives tr[data-drive="${d.driveId}"]`).innerText();
+      assert.match(row, /Completed/, `disk ${d.driveId} copied`);
+    }
+    assert.equal(await operator.page.locator('#step-diagram li[data-step="track"]').getAttribute('data-state'), 'done');
+    await shot(operator.page, '12-operator-databox-completed');
+    await operator.context.close();
+  });
 });
