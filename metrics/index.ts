@@ -25,51 +25,22 @@ export const METRIC_PREFIX = 'aio_';
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
-const jobStateTransitions = new Counter({
-  name: `${METRIC_PREFIX}import_job_state_transitions_total`,
-  help: 'Azure import jobs seen entering an Azure job state (Creating, Shipping, Received, Transferring, Packaging, Completed, Closed), per worker process',
-  labelNames: ['state'] as const,
-  registers: [registry],
-});
-const remindersSent = new Counter({
-  name: `${METRIC_PREFIX}reminders_sent_total`,
-  help: 'Shipping reminders and escalations sent',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
-const notificationsSent = new Counter({
-  name: `${METRIC_PREFIX}notifications_sent_total`,
-  help: 'Notifications sent, by kind',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
-const azureErrors = new Counter({
-  name: `${METRIC_PREFIX}azure_errors_total`,
-  help: 'Failed Azure Import/Export calls, by error class (AzureThrottledError, AzureServerError, AzureValidationError, ...)',
-  labelNames: ['type'] as const,
-  registers: [registry],
-});
-const activityFailures = new Counter({
-  name: `${METRIC_PREFIX}activity_failures_total`,
-  help: 'Activity attempts that threw, by activity and failure type',
-  labelNames: ['activity', 'type'] as const,
-  registers: [registry],
-});
-const prepareBytes = new Counter({
-  name: `${METRIC_PREFIX}prepare_bytes_total`,
-  help: 'Bytes written to import drives by drive preparation (rate() gives bytes/s)',
-  registers: [registry],
-});
-const prepareThroughput = new Gauge({
-  name: `${METRIC_PREFIX}prepare_bytes_per_second`,
-  help: 'Throughput of the last finished drive preparation on this station',
-  registers: [registry],
-});
-const temporalRuntimeUp = new Gauge({
-  name: `${METRIC_PREFIX}temporal_runtime_metrics_up`,
-  help: '1 when the Temporal SDK runtime metrics endpoint answered the last scrape',
-  registers: [registry],
-});
+/** Metrics live in the project's registry, under the project's prefix. */
+function counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  return new Counter({ name: `${METRIC_PREFIX}${name}`, help, labelNames, registers: [registry] });
+}
+function gauge(name: string, help: string): Gauge {
+  return new Gauge({ name: `${METRIC_PREFIX}${name}`, help, registers: [registry] });
+}
+
+const jobStateTransitions = counter('import_job_state_transitions_total', 'Azure import jobs seen entering an Azure job state (Creating, Shipping, Received, Transferring, Packaging, Completed, Closed), per worker process', ['state']);
+const remindersSent = counter('reminders_sent_total', 'Shipping reminders and escalations sent', ['kind']);
+const notificationsSent = counter('notifications_sent_total', 'Notifications sent, by kind', ['kind']);
+const azureErrors = counter('azure_errors_total', 'Failed Azure Import/Export calls, by error class (AzureThrottledError, AzureServerError, AzureValidationError, ...)', ['type']);
+const activityFailures = counter('activity_failures_total', 'Activity attempts that threw, by activity and failure type', ['activity', 'type']);
+const prepareBytes = counter('prepare_bytes_total', 'Bytes written to import drives by drive preparation (rate() gives bytes/s)');
+const prepareThroughput = gauge('prepare_bytes_per_second', 'Throughput of the last finished drive preparation on this station');
+const temporalRuntimeUp = gauge('temporal_runtime_metrics_up', '1 when the Temporal SDK runtime metrics endpoint answered the last scrape');
 
 /** Last Azure state seen per job (bounded), so repeated polls of the same state count once. */
 const lastState = new Map<string, string>();
