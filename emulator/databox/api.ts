@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ArmError } from '../errors';
 import type { Reply } from '../http';
 import { parseSkipToken, skipToken } from '../importexport-api';
-import type { AzureApi, AzureRequest } from '../router';
+import type { AzureApi, AzureRequest, AzureRoute } from '../router';
 import type { Store } from '../store';
 import type { DataBoxJobs } from './jobs';
 import { DATABOX_API_VERSIONS, type DataBoxJob, type LroOperation, type LroOperationName } from './model';
@@ -57,6 +57,13 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
   };
 
   const location = (r: AzureRequest) => r.params.location ?? '';
+  /** The service's POST actions on a location (a required JSON body, answered 200 with what the service computes). */
+  const locationAction = (operation: string, scope: string, action: string, compute: (location: string, body: unknown) => unknown): AzureRoute => ({
+    operation,
+    method: 'POST',
+    path: `${scope}/locations/:location/${action}`,
+    handler: async (r) => ({ status: 200, body: compute(location(r), await r.json(true)) }),
+  });
   return {
     name: 'databox',
     namespace: 'Microsoft.DataBox',
@@ -178,42 +185,12 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
           return { status: 200, body: jobs.bookShipmentPickUp(sub, rg, name, await r.json(true)) };
         },
       },
-      {
-        operation: 'Service_ListAvailableSkusByResourceGroup',
-        method: 'POST',
-        path: `${RG}/locations/:location/availableSkus`,
-        handler: async (r) => ({ status: 200, body: service.availableSkus(location(r), await r.json(true)) }),
-      },
-      {
-        operation: 'Service_RegionConfiguration',
-        method: 'POST',
-        path: `${SUB}/locations/:location/regionConfiguration`,
-        handler: async (r) => ({ status: 200, body: service.regionConfiguration(location(r), await r.json(true)) }),
-      },
-      {
-        operation: 'Service_RegionConfigurationByResourceGroup',
-        method: 'POST',
-        path: `${RG}/locations/:location/regionConfiguration`,
-        handler: async (r) => ({ status: 200, body: service.regionConfiguration(location(r), await r.json(true)) }),
-      },
-      {
-        operation: 'Service_ValidateInputs',
-        method: 'POST',
-        path: `${SUB}/locations/:location/validateInputs`,
-        handler: async (r) => ({ status: 200, body: service.validateInputs(location(r), await r.json(true)) }),
-      },
-      {
-        operation: 'Service_ValidateInputsByResourceGroup',
-        method: 'POST',
-        path: `${RG}/locations/:location/validateInputs`,
-        handler: async (r) => ({ status: 200, body: service.validateInputs(location(r), await r.json(true)) }),
-      },
-      {
-        operation: 'Service_ValidateAddress',
-        method: 'POST',
-        path: `${SUB}/locations/:location/validateAddress`,
-        handler: async (r) => ({ status: 200, body: service.validateAddress(location(r), await r.json(true)) }),
-      },
+      locationAction('Service_ListAvailableSkusByResourceGroup', RG, 'availableSkus', (l, body) => service.availableSkus(l, body)),
+      locationAction('Service_RegionConfiguration', SUB, 'regionConfiguration', (l, body) => service.regionConfiguration(l, body)),
+      locationAction('Service_RegionConfigurationByResourceGroup', RG, 'regionConfiguration', (l, body) => service.regionConfiguration(l, body)),
+      locationAction('Service_ValidateInputs', SUB, 'validateInputs', (l, body) => service.validateInputs(l, body)),
+      locationAction('Service_ValidateInputsByResourceGroup', RG, 'validateInputs', (l, body) => service.validateInputs(l, body)),
+      locationAction('Service_ValidateAddress', SUB, 'validateAddress', (l, body) => service.validateAddress(l, body)),
     ],
   };
 }
