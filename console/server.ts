@@ -183,6 +183,15 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       return undefined;
     };
     const jobNameOf = (workflowId: string): string => jobNameFromWorkflowId(workflowId) ?? workflowId;
+    /** A handler for one job's page: the viewer, and the job's id once it is known to be well-formed (404 when not). */
+    const onJob =
+      (handle: (req: FastifyRequest, reply: FastifyReply, viewer: Viewer, workflowId: string) => Promise<FastifyReply>) =>
+      async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+        const viewer = viewerOf(req);
+        const workflowId = workflowIdOf(req, reply);
+        if (!workflowId) return reply;
+        return handle(req, reply, viewer, workflowId);
+      };
 
     site.post('/logout', { config: { access: 'clerk' } }, async (req, reply) => {
       await req.session.destroy();
@@ -197,10 +206,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       return sendPage(reply, 200, shippingPage({ viewer: viewerOf(req), jobs: waiting }));
     });
 
-    site.post('/jobs/:id/ship', { config: { access: 'clerk' } }, async (req, reply) => {
-      const viewer = viewerOf(req);
-      const workflowId = workflowIdOf(req, reply);
-      if (!workflowId) return reply;
+    site.post('/jobs/:id/ship', { config: { access: 'clerk' } }, onJob(async (req, reply, viewer, workflowId) => {
       const form = formOf(req);
       const values: ShipFormState['values'] = {};
       for (const f of SHIP_FIELDS) values[f] = field(form, f).trim().slice(0, 200);
@@ -222,12 +228,9 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
         ? { kind: 'error' as const, text: `The shipment for ${jobName} was not recorded: correct the marked fields.` }
         : { kind: 'error' as const, text: `The shipment for ${jobName} was not recorded: ${result.problems.map((p) => p.message).join(' ')}` };
       return sendPage(reply, 422, shippingPage({ viewer, jobs: waiting, forms, notice }));
-    });
+    }));
 
-    site.get('/jobs/:id/slip', { config: { access: 'clerk' } }, async (req, reply) => {
-      const viewer = viewerOf(req);
-      const workflowId = workflowIdOf(req, reply);
-      if (!workflowId) return reply;
+    site.get('/jobs/:id/slip', { config: { access: 'clerk' } }, onJob(async (req, reply, viewer, workflowId) => {
       const status = await jobs.status(workflowId);
       if (!status) return sendError(reply, 404, 'Not found', 'The job was not found or its status is not available right now.', viewer);
       if (viewer.role === 'clerk' && !CLERK_SLIP_STEPS.has(status.step)) {
@@ -236,7 +239,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       const returnAddress = await jobs.returnAddress(workflowId);
       const qr = await packingSlipQrSvg(status);
       return sendPage(reply, 200, packingSlipPage({ viewer, workflowId, status, returnAddress, qr }));
-    });
+    }));
 
     // ---------- operator ----------
     site.get('/jobs', { config: { access: 'operator' } }, async (req, reply) => {
@@ -253,29 +256,20 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       return sendPage(reply, 200, jobsPage({ viewer, q, jobs: enriched }));
     });
 
-    site.get('/jobs/:id', { config: { access: 'operator' } }, async (req, reply) => {
-      const viewer = viewerOf(req);
-      const workflowId = workflowIdOf(req, reply);
-      if (!workflowId) return reply;
+    site.get('/jobs/:id', { config: { access: 'operator' } }, onJob(async (req, reply, viewer, workflowId) => {
       const found = await jobs.describe(workflowId);
       if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
       const started = (req.query as { started?: string }).started;
       return sendPage(reply, 200, jobDetailPage({ viewer, ...found, notice: started ? { kind: 'ok', text: 'Job started.' } : undefined }));
-    });
+    }));
 
-    site.get('/jobs/:id/cancel', { config: { access: 'operator' } }, async (req, reply) => {
-      const viewer = viewerOf(req);
-      const workflowId = workflowIdOf(req, reply);
-      if (!workflowId) return reply;
+    site.get('/jobs/:id/cancel', { config: { access: 'operator' } }, onJob(async (req, reply, viewer, workflowId) => {
       const found = await jobs.describe(workflowId);
       if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
       return sendPage(reply, 200, cancelPage({ viewer, row: found.row, status: found.status }));
-    });
+    }));
 
-    site.post('/jobs/:id/cancel', { config: { access: 'operator' } }, async (req, reply) => {
-      const viewer = viewerOf(req);
-      const workflowId = workflowIdOf(req, reply);
-      if (!workflowId) return reply;
+    site.post('/jobs/:id/cancel', { config: { access: 'operator' } }, onJob(async (req, reply, viewer, workflowId) => {
       const found = await jobs.describe(workflowId);
       if (!found) return sendError(reply, 404, 'Not found', 'There is no such import job.', viewer);
       const row = found.row;
@@ -287,7 +281,7 @@ export async function startConsole(opts: StartConsoleOptions): Promise<RunningCo
       const result = await jobs.cancel(workflowId, reason, viewer.username);
       if (!result.ok) return sendPage(reply, 409, cancelPage({ viewer, row, reason, status: await jobs.status(workflowId), error: result.message }));
       return sendPage(reply, 200, cancelPage({ viewer, row, result: result.result }));
-    });
+    }));
 
     site.get('/start', { config: { access: 'operator' } }, async (req, reply) => sendPage(reply, 200, startPage({ viewer: viewerOf(req) })));
 
