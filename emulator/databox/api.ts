@@ -57,6 +57,17 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
   };
 
   const location = (r: AzureRequest) => r.params.location ?? '';
+  /** POST actions on a job that take a required JSON body and answer 204. */
+  const jobAction = (operation: string, action: string, run: (sub: string, rg: string, name: string, body: unknown) => void): AzureRoute => ({
+    operation,
+    method: 'POST',
+    path: `${JOB}/${action}`,
+    handler: async (r) => {
+      const { sub, rg, name } = p(r);
+      run(sub, rg, name, await r.json(true));
+      return { status: 204 };
+    },
+  });
   /** The service's POST actions on a location (a required JSON body, answered 200 with what the service computes). */
   const locationAction = (operation: string, scope: string, action: string, compute: (location: string, body: unknown) => unknown): AzureRoute => ({
     operation,
@@ -136,26 +147,8 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
           return { status: 200, body: render(r, job, true) };
         },
       },
-      {
-        operation: 'Jobs_MarkDevicesShipped',
-        method: 'POST',
-        path: `${JOB}/markDevicesShipped`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          jobs.markDevicesShipped(sub, rg, name, await r.json(true));
-          return { status: 204 };
-        },
-      },
-      {
-        operation: 'Jobs_Cancel',
-        method: 'POST',
-        path: `${JOB}/cancel`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          jobs.cancel(sub, rg, name, await r.json(true));
-          return { status: 204 };
-        },
-      },
+      jobAction('Jobs_MarkDevicesShipped', 'markDevicesShipped', (sub, rg, name, body) => jobs.markDevicesShipped(sub, rg, name, body)),
+      jobAction('Jobs_Cancel', 'cancel', (sub, rg, name, body) => jobs.cancel(sub, rg, name, body)),
       {
         operation: 'Jobs_ListCredentials',
         method: 'POST',
@@ -166,16 +159,7 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
           return { status: 200, body: { value: jobs.listCredentials(sub, rg, name) } };
         },
       },
-      {
-        operation: 'Mitigate',
-        method: 'POST',
-        path: `${JOB}/mitigate`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          jobs.mitigate(sub, rg, name, await r.json(true));
-          return { status: 204 };
-        },
-      },
+      jobAction('Mitigate', 'mitigate', (sub, rg, name, body) => jobs.mitigate(sub, rg, name, body)),
       {
         operation: 'Jobs_BookShipmentPickUp',
         method: 'POST',
