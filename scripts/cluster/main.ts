@@ -5,6 +5,7 @@
  *   npx tsx scripts/cluster/main.ts [--keep]      # --keep: leave the data dir behind
  */
 import { LocalCluster } from './cluster';
+import { closeOnSignals } from '../../web/shutdown';
 
 async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
@@ -14,20 +15,7 @@ async function main(): Promise<void> {
   console.log(`PostgreSQL:          127.0.0.1:${cluster.ports.postgres} (user ${cluster.postgres?.user})`);
   console.log(`Logs / data:         ${cluster.dir}`);
   console.log(`Workers:             TEMPORAL_ADDRESS=${cluster.address} npm run worker`);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    cluster.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => cluster.stop());
 }
 
 main().catch((e: unknown) => {
