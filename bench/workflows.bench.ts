@@ -43,23 +43,17 @@ async function pool<T>(items: T[], concurrency: number, fn: (t: T) => Promise<vo
   );
 }
 
-function peakRssMb(pid: number): number {
+/** A memory figure of a process from /proc (kB → MB); 0 once it has gone. */
+function procMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
   } catch {
     return 0;
   }
 }
-
-function currentRssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+const peakRssMb = (pid: number): number => procMb(pid, 'VmHWM');
+const currentRssMb = (pid: number): number => procMb(pid, 'VmRSS');
 
 /** The floor: N minimal jobs with the import job's round trips, update and timers; returns its jobs per second. */
 async function runFloor(
