@@ -105,6 +105,14 @@ function validateDatasetRow(values: Partial<Record<DatasetField, string>>, at: L
   return errors.length === before ? entry : undefined;
 }
 
+/** One of `options`, matched without case; absent or empty is `fallback`; anything else is reported (and gives `fallback`). */
+function choiceOf<T extends string>(field: DrivesetField, value: string | undefined, options: readonly T[], fallback: T, err: (field: DrivesetField, problem: string) => void): T {
+  if (value === undefined || value === '') return fallback;
+  const match = options.find((o) => o.toLowerCase() === value.toLowerCase());
+  if (match === undefined) err(field, `${field} "${value}" must be ${options.join(' or ')}`);
+  return match ?? fallback;
+}
+
 interface DriveRowOk {
   spec: Omit<DriveSpec, 'bitLockerKeyRef'>;
   key: string;
@@ -118,23 +126,11 @@ function validateDriveRow(values: Partial<Record<DrivesetField, string>>, at: Lo
   if (p === '') err('DriveLetter', 'the drive path (DriveLetter / DrivePath column) is required');
   else if (!path.isAbsolute(p)) err('DriveLetter', `drive path "${p}" must be an absolute mount path or directory (drive letters are a Windows notion)`);
 
-  let formatOption: DriveSpec['formatOption'] = 'AlreadyFormatted';
-  const fo = values.FormatOption;
-  if (fo !== undefined && fo !== '') {
-    if (fo.toLowerCase() === 'format') formatOption = 'Format';
-    else if (fo.toLowerCase() === 'alreadyformatted') formatOption = 'AlreadyFormatted';
-    else err('FormatOption', `FormatOption "${fo}" must be Format or AlreadyFormatted`);
-  }
+  const formatOption = choiceOf<DriveSpec['formatOption']>('FormatOption', values.FormatOption, ['Format', 'AlreadyFormatted'], 'AlreadyFormatted', err);
   const so = values.SilentOrPromptOnFormat;
   if (so !== undefined && so !== '' && !/^(silentmode|promptonformat)$/i.test(so))
     err('SilentOrPromptOnFormat', `SilentOrPromptOnFormat "${so}" must be SilentMode or PromptOnFormat`);
-  let encryption: DriveSpec['encryption'] = 'AlreadyEncrypted';
-  const en = values.Encryption;
-  if (en !== undefined && en !== '') {
-    if (en.toLowerCase() === 'encrypt') encryption = 'Encrypt';
-    else if (en.toLowerCase() === 'alreadyencrypted') encryption = 'AlreadyEncrypted';
-    else err('Encryption', `Encryption "${en}" must be Encrypt or AlreadyEncrypted`);
-  }
+  const encryption = choiceOf<DriveSpec['encryption']>('Encryption', values.Encryption, ['Encrypt', 'AlreadyEncrypted'], 'AlreadyEncrypted', err);
   if (formatOption === 'Format' && encryption !== 'Encrypt') err('Encryption', 'when Format is specified, Encrypt must also be specified');
   else if (formatOption === 'Format')
     err('FormatOption', 'formatting drives is not supported by this tool: format the drive (NTFS) and enable BitLocker beforehand, then use AlreadyFormatted / AlreadyEncrypted');
