@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PrepareInputError, PrepareInputErrors } from '../activities/prepare/errors';
 import { MANIFEST_FILE_NAME } from '../activities/prepare/manifest';
-import { inventory } from '../activities/prepare/plan';
+import { inventory } from '../activities/prepare/inventory';
 import type { JobSpec } from '../common/job-spec';
 import type { Problem } from '../common/problems';
 import { scrubKeys } from './spec-file';

@@ -9,8 +9,6 @@ import { readDriveSerial, type DriveIdDeps } from './driveid';
 import { AUX_DIR, BLOCK_SIZE, isUnder, realOr, type Candidate, type Inventory } from './inventory';
 import { locator } from './origin';
 
-// Station checks in the client read the inventory through here.
-export { inventory } from './inventory';
 
 export interface PlannedDrive {
   path: string;
