@@ -58,13 +58,14 @@ test('throttle: one report per whole percent, and not more often than the interv
 test('progress shows in the status query while the station copies', { timeout: 180_000 }, async () => {
   const src = path.join(dir, 'src');
   fs.mkdirSync(src);
-  for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), crypto.randomBytes(2 * MiB));
+  // Enough data that preparing it outlasts the station's one-second heartbeat interval with the fast copy engine.
+  for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), crypto.randomBytes(8 * MiB));
   fs.mkdirSync(path.join(dir, 'drive'));
   const spec = await h.spec({
     drives: {
       prepare: {
         dataset: parseDatasetCsv(`BasePath,DstBlobPathOrPrefix\n${src}/,progress/\n`, 'dataset.csv'),
-        drives: [{ path: path.join(dir, 'drive'), driveId: 'PROGRESSA1', capacityBytes: 400 * MiB, bitLockerKeyRef: await h.secrets.put('progress-key', TEST_BITLOCKER_KEYS[0]!) }],
+        drives: [{ path: path.join(dir, 'drive'), driveId: 'PROGRESSA1', capacityBytes: 1024 * MiB, bitLockerKeyRef: await h.secrets.put('progress-key', TEST_BITLOCKER_KEYS[0]!) }],
         stationTaskQueue: 'progress-station',
         journalDir: path.join(dir, 'journal'),
       },
@@ -76,7 +77,7 @@ test('progress shows in the status query while the station copies', { timeout: 1
     const p = s.prepareProgress;
     return s.step === 'preparing' && p && p.bytesDone > 0 && p.bytesDone < p.bytesTotal ? s : undefined;
   }, 120_000, 'partial progress in the status while preparing');
-  assert.equal(during.prepareProgress?.bytesTotal, 120 * MiB);
+  assert.equal(during.prepareProgress?.bytesTotal, 480 * MiB);
 
   const done = await eventually(async () => {
     const s = await handle.query(statusQuery);

@@ -17,7 +17,9 @@ export function progressThrottle(minIntervalMs = MIN_INTERVAL_MS, now: () => num
   let lastAt = -Infinity;
   return (p) => {
     const percent = p.bytesTotal > 0 ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 0;
-    if (percent <= lastPercent || now() - lastAt < minIntervalMs) return false;
+    // The first progress past 0 % goes at once, so a fast preparation still shows it; later ones wait the interval.
+    const firstProgress = lastPercent <= 0 && percent > 0;
+    if (percent <= lastPercent || (!firstProgress && now() - lastAt < minIntervalMs)) return false;
     lastPercent = percent;
     lastAt = now();
     return true;
