@@ -2,26 +2,17 @@
  * The import-job workflow end to end on the real dev server against the Azure emulator, with short injected
  * durations (the multi-day timers are covered on the time-skipping server in import-job-timers.test.ts).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
 import { importJobWorkflow } from '../workflows/import-job';
 import { cancelUpdate, shipSignal, shipUpdate, statusQuery, type ImportJobStatus } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, startImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, useImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
 
 let h: ImportJobHarness;
-let running: Promise<void>;
-before(async () => {
-  h = await startImportJobHarness();
-  running = h.worker.run();
-});
-after(async () => {
-  h.worker.shutdown();
-  await running;
-  await h.teardown();
-});
+useImportJobHarness((harness) => (h = harness));
 
 /** Asserts an update fails and its ApplicationFailure cause matches `pattern`. */
 async function rejectsWithCause(p: Promise<unknown>, pattern: RegExp): Promise<void> {

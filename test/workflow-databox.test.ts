@@ -2,7 +2,7 @@
  * The import-job workflow on the Data Box backend (Microsoft.DataBox, sku DataBoxCustomerDisk) end to end on the
  * dev server against the emulator. The multi-day timers (expiry, watchdog) are in workflow-databox-timers.test.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,19 +10,10 @@ import { workflowIdForJob } from '../common/ids';
 import type { JobSpecInput } from '../common/job-spec';
 import { importJobWorkflow } from '../workflows/import-job';
 import { cancelUpdate, shipUpdate, statusQuery, type ImportJobStatus } from '../workflows/import-job-messages';
-import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, startImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
+import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, useImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
 
 let h: ImportJobHarness;
-let running: Promise<void>;
-before(async () => {
-  h = await startImportJobHarness();
-  running = h.worker.run();
-});
-after(async () => {
-  h.worker.shutdown();
-  await running;
-  await h.teardown();
-});
+useImportJobHarness((harness) => (h = harness));
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const dataBoxSpec = (overrides: Partial<JobSpecInput> = {}): Promise<JobSpecInput> => h.spec({ azure: { api: 'databox' }, ...overrides });

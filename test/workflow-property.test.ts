@@ -3,26 +3,17 @@
  * failure: durations at the edges of what the schema allows, many reminders, both Azure APIs, every notification
  * kind. Random specs from fast-check, each run on the dev server against the emulator.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { workflowIdForJob } from '../common/ids';
 import { JobSpecSchema, type JobSpecInput } from '../common/job-spec';
 import { importJobWorkflow } from '../workflows/import-job';
 import { statusQuery } from '../workflows/import-job-messages';
-import { eventually, startImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
+import { eventually, useImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';
 
 let h: ImportJobHarness;
-let running: Promise<void>;
-before(async () => {
-  h = await startImportJobHarness();
-  running = h.worker.run();
-});
-after(async () => {
-  h.worker.shutdown();
-  await running;
-  await h.teardown();
-});
+useImportJobHarness((harness) => (h = harness));
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;

@@ -2,6 +2,7 @@
  * Everything an import-job workflow test needs, all real: a Temporal server (dev or time-skipping), the Azure
  * emulator over HTTP, the production worker wiring with the encrypting data converter, and a notification file.
  */
+import { after, before } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,6 +138,25 @@ export async function startImportJobHarness(opts: { timeSkipping?: boolean } = {
 /** A random BitLocker recovery password of the shape Azure validates (8 groups of 6 digits, multiples of 11). */
 export function validRecoveryPassword(): string {
   return Array.from({ length: 8 }, () => String(11 * randomInt(0, 65_536)).padStart(6, '0')).join('-');
+}
+
+/**
+ * Runs one harness with its worker for the whole test file: started before the first test (then handed to `ready`),
+ * stopped after the last.
+ */
+export function useImportJobHarness(ready: (harness: ImportJobHarness) => void): void {
+  let harness: ImportJobHarness | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    harness = await startImportJobHarness();
+    running = harness.worker.run();
+    ready(harness);
+  });
+  after(async () => {
+    harness?.worker.shutdown();
+    await running;
+    await harness?.teardown();
+  });
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
