@@ -210,8 +210,3 @@ export const JobSpecFileSchema = z
   .superRefine(apiSpecificProblems);
 export type JobSpecFile = z.infer<typeof JobSpecFileSchema>;
 
-// Transitional re-exports while callers move to the modules that own these concepts.
-export { JobNameSchema, workflowIdForJob } from './ids';
-export { ReturnAddressSchema, ReturnShippingSchema, type ReturnAddress, type ReturnShipping } from './address';
-export { describeIssues } from './problems';
-export { DurationSchema, type Duration } from './duration';

@@ -15,8 +15,6 @@ export const SecretRefSchema = z
   .strict();
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-/** BitLocker recovery password: 8 groups of 6 digits separated by dashes. */
-export const BITLOCKER_KEY_PATTERN = /^\d{6}(-\d{6}){7}$/;
 
 /**
  * The job a secret belongs to. A secret written for one job is never handed out for another, so a spec cannot

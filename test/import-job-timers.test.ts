@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { workflowIdForJob } from '../common/job-spec';
+import { workflowIdForJob } from '../common/ids';
 import { importJobWorkflow } from '../workflows/import-job';
 import { recreateUpdate, shipUpdate, statusQuery } from '../workflows/import-job-messages';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, startImportJobHarness, type ImportJobHarness } from './helpers/import-job-harness';

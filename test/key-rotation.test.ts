@@ -13,7 +13,7 @@ import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
-import { workflowIdForJob } from '../common/job-spec';
+import { workflowIdForJob } from '../common/ids';
 import { ENCODING_ENCRYPTED, EncryptionCodec, METADATA_ENCODING_KEY, METADATA_ENCRYPTION_KEY_ID, UnknownEncryptionKeyError, createDataConverter } from '../security/payload-codec';
 import type { PayloadKeyRing } from '../security/keys';
 import { LocalFileSecretStore } from '../security/secret-store';

@@ -14,7 +14,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AzureConfigSchema } from '../activities/azure/config';
-import { workflowIdForJob, type JobSpecInput } from '../common/job-spec';
+import { workflowIdForJob } from '../common/ids';
+import type { JobSpecInput } from '../common/job-spec';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import {

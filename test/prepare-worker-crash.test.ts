@@ -14,7 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { AzureConfigSchema } from '../activities/azure/config';
 import { parseDatasetCsv, parseDrivesetCsv, prepareDrives } from '../activities/prepare';
-import { workflowIdForJob } from '../common/job-spec';
+import { workflowIdForJob } from '../common/ids';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
 import { dataConverterFor } from '../security/payload-codec';

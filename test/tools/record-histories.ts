@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { workflowIdForJob } from '../../common/job-spec';
+import { workflowIdForJob } from '../../common/ids';
 import { importJobWorkflow } from '../../workflows/import-job';
 import { cancelUpdate, shipUpdate, statusQuery } from '../../workflows/import-job-messages';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, startImportJobHarness } from '../helpers/import-job-harness';
