@@ -15,7 +15,6 @@ export const SecretRefSchema = z
   .strict();
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-
 /**
  * The job a secret belongs to. A secret written for one job is never handed out for another, so a spec cannot
  * borrow another job's BitLocker key by naming its reference.
