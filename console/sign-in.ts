@@ -6,7 +6,7 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeWait, type LoginThrottle } from '../web/login-throttle';
 import { sessionOf } from '../web/sessions';
-import type { ConsoleUser, Role } from './config';
+import type { ConsoleUser } from './config';
 import { field, formOf } from './forms';
 import { dummyPasswordHash, verifyPassword } from './passwords';
 
@@ -14,11 +14,8 @@ import { dummyPasswordHash, verifyPassword } from './passwords';
 export const LOGIN_COOKIE = 'console_login';
 const LOGIN_COOKIE_TTL_S = 30 * 60;
 
-export interface SignedInUser {
-  username: string;
-  displayName: string;
-  role: Role;
-}
+/** The console user a session holds: their public fields, with the display name defaulted at sign-in. */
+export type SignedInUser = Required<Pick<ConsoleUser, 'username' | 'displayName' | 'role'>>;
 
 /** A relative path to go back to after sign-in (never another origin). */
 export function safeNext(next: string | undefined): string {
