@@ -2,28 +2,12 @@ import { ArmError } from './errors';
 import type { Reply } from './http';
 import type { JobService } from './jobs';
 import type { LocationCatalogue } from './locations';
-import type { AzureApi, AzureRequest } from './router';
+import operations from './operations.json';
+import { jobRoute, listKeysRoute, type AzureApi, type AzureRequest } from './router';
 import type { Store } from './store';
 
 export const IMPORT_EXPORT_API_VERSIONS = ['2021-01-01', '2020-08-01', '2016-11-01'] as const;
 const PAGE_SIZE_MAX = 100;
-
-const OPERATIONS_LIST = [
-  ['Microsoft.ImportExport/locations/read', 'Locations', 'Get or List Locations', 'Gets the properties for the specified location or returns the list of locations.'],
-  ['Microsoft.ImportExport/jobs/write', 'Jobs', 'Create or Update Job', 'Creates a job with the specified parameters or update the properties or tags for the specified job.'],
-  ['Microsoft.ImportExport/jobs/read', 'Jobs', 'Get or List Jobs', 'Gets the properties for the specified job or returns the list of jobs.'],
-  ['Microsoft.ImportExport/jobs/listBitLockerKeys/action', 'Jobs', 'List BitLocker Keys', 'Gets the BitLocker keys for the specified job.'],
-  ['Microsoft.ImportExport/jobs/delete', 'Jobs', 'Delete Job', 'Deletes an existing job.'],
-  [
-    'Microsoft.ImportExport/register/action',
-    'Import/Export Resource Provider',
-    'Registers the Import/Export Resource Provider',
-    'Registers the subscription for the import/export resource provider and enables the creation of import/export jobs.',
-  ],
-].map(([name, resource, operation, description]) => ({
-  name,
-  display: { provider: 'Microsoft Import/Export', resource, operation, description },
-}));
 
 function parseTop(query: URLSearchParams): number {
   const raw = query.get('$top');
@@ -54,9 +38,9 @@ const JOB = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/provid
 
 /** Microsoft.ImportExport (swagger 2021-01-01): the ten ARM operations. */
 export function importExportApi(jobs: JobService, locations: LocationCatalogue, store: Store): AzureApi {
-  const p = (r: AzureRequest) => ({ sub: r.params.subscriptionId ?? '', rg: r.params.resourceGroup ?? '', name: r.params.jobName ?? '' });
   const list = (r: AzureRequest, byResourceGroup: boolean): Reply => {
-    const { sub, rg } = p(r);
+    const sub = r.params.subscriptionId ?? '';
+    const rg = r.params.resourceGroup ?? '';
     const top = parseTop(r.query);
     const skip = parseSkipToken(r.query.get('$skiptoken'));
     const filter = r.query.get('$filter') ?? undefined;
@@ -76,7 +60,7 @@ export function importExportApi(jobs: JobService, locations: LocationCatalogue, 
     namespace: 'Microsoft.ImportExport',
     apiVersions: IMPORT_EXPORT_API_VERSIONS,
     routes: [
-      { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.ImportExport/operations', handler: () => ({ status: 200, body: { value: OPERATIONS_LIST } }) },
+      { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.ImportExport/operations', handler: () => ({ status: 200, body: { value: operations } }) },
       {
         operation: 'Locations_List',
         method: 'GET',
@@ -101,54 +85,17 @@ export function importExportApi(jobs: JobService, locations: LocationCatalogue, 
         path: '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/providers/Microsoft.ImportExport/jobs',
         handler: (r) => list(r, true),
       },
-      {
-        operation: 'Jobs_Get',
-        method: 'GET',
-        path: JOB,
-        handler: (r) => {
-          const { sub, rg, name } = p(r);
-          return { status: 200, body: jobs.render(jobs.mustFind(sub, rg, name)) };
-        },
-      },
-      {
-        operation: 'Jobs_Create',
-        method: 'PUT',
-        path: JOB,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          const { status, job } = jobs.create(sub, rg, name, await r.json(true), r.caller);
-          return { status, body: jobs.render(job) };
-        },
-      },
-      {
-        operation: 'Jobs_Update',
-        method: 'PATCH',
-        path: JOB,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          return { status: 200, body: jobs.render(jobs.update(sub, rg, name, await r.json(true), r.caller)) };
-        },
-      },
-      {
-        operation: 'Jobs_Delete',
-        method: 'DELETE',
-        path: JOB,
-        handler: (r) => {
-          const { sub, rg, name } = p(r);
-          jobs.delete(sub, rg, name);
-          return { status: 200 };
-        },
-      },
-      {
-        operation: 'BitLockerKeys_List',
-        method: 'POST',
-        path: `${JOB}/listBitLockerKeys`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          await r.raw(); // sent without a body; anything sent is ignored
-          return { status: 200, body: { value: jobs.listBitLockerKeys(sub, rg, name) } };
-        },
-      },
+      jobRoute('Jobs_Get', 'GET', JOB, (j) => ({ status: 200, body: jobs.render(jobs.mustFind(j.sub, j.rg, j.name)) })),
+      jobRoute('Jobs_Create', 'PUT', JOB, async (j, r) => {
+        const { status, job } = jobs.create(j.sub, j.rg, j.name, await r.json(true), r.caller);
+        return { status, body: jobs.render(job) };
+      }),
+      jobRoute('Jobs_Update', 'PATCH', JOB, async (j, r) => ({ status: 200, body: jobs.render(jobs.update(j.sub, j.rg, j.name, await r.json(true), r.caller)) })),
+      jobRoute('Jobs_Delete', 'DELETE', JOB, (j) => {
+        jobs.delete(j.sub, j.rg, j.name);
+        return { status: 200 };
+      }),
+      listKeysRoute('BitLockerKeys_List', `${JOB}/listBitLockerKeys`, (j) => jobs.listBitLockerKeys(j.sub, j.rg, j.name)),
     ],
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ArmJobs } from './arm-jobs';
 import { ArmError } from './errors';
 import { armTimestamp, caseInsensitiveEq } from './format';
 import type { Caller } from './http';
@@ -20,54 +21,22 @@ import { Store, jobKey, type JobState, type ShippingInfo, type StoredDrive, type
 export const MAX_DRIVES = 10;
 /** Job names: 3-64 characters, a letter first, then letters, digits, '-' or '_' (portal: letters, digits, hyphens). */
 export const JOB_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{2,63}$/;
-/** ARM resource-group names: 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'. */
-export const RESOURCE_GROUP_RE = /^[-\w.()]{0,89}[-\w()]$/;
 const STORAGE_ACCOUNT_ID_RE =
   /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.(?:ClassicStorage|Storage)\/storageAccounts\/[a-z0-9]{3,24}$/i;
 
-export class JobService {
+export class JobService extends ArmJobs<StoredJob> {
   constructor(
     readonly store: Store,
     readonly locations: LocationCatalogue,
     readonly cancelWindow: JobState[],
-  ) {}
-
-  // ---------------------------------------------------------------- lookups
-
-  checkResourceGroup(resourceGroup: string): void {
-    if (!RESOURCE_GROUP_RE.test(resourceGroup)) {
-      throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${resourceGroup}' could not be found.`);
-    }
+  ) {
+    super(JOB_RESOURCE_TYPE, store.jobs);
   }
 
-  find(sub: string, rg: string, name: string): StoredJob | undefined {
-    return this.store.jobs.get(jobKey(sub, rg, name));
-  }
-
-  mustFind(sub: string, rg: string, name: string): StoredJob {
-    this.checkResourceGroup(rg);
-    const job = this.find(sub, rg, name);
-    if (!job) {
-      throw new ArmError(
-        404,
-        'ResourceNotFound',
-        `The Resource '${JOB_RESOURCE_TYPE}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-      );
-    }
-    return job;
-  }
-
-  list(sub: string, rg: string | undefined, filter: string | undefined): StoredJob[] {
-    if (rg !== undefined) this.checkResourceGroup(rg);
-    const predicate = filter === undefined || filter.trim() === '' ? () => true : this.parseFilter(filter);
-    return [...this.store.jobs.values()]
-      .filter((j) => caseInsensitiveEq(j.subscriptionId, sub) && (rg === undefined || caseInsensitiveEq(j.resourceGroup, rg)))
-      .filter(predicate)
-      .sort((a, b) => a.seq - b.seq);
-  }
-
-  private parseFilter(filter: string): (j: StoredJob) => boolean {
-    return jobFilter(filter, this.locations);
+  /** Jobs_List*: `$filter` narrows the subscription's (or resource group's) jobs. */
+  override list(sub: string, rg: string | undefined, filter?: string): StoredJob[] {
+    const inScope = super.list(sub, rg);
+    return filter === undefined || filter.trim() === '' ? inScope : inScope.filter(jobFilter(filter, this.locations));
   }
 
   render(job: StoredJob): JobResponseBody {

@@ -30,6 +30,31 @@ export interface AzureRoute {
   handler(r: AzureRequest): Promise<Reply> | Reply;
 }
 
+/** The job an ARM job path names: `/subscriptions/{sub}/resourceGroups/{rg}/providers/…/jobs/{name}`. */
+export interface JobAddress {
+  sub: string;
+  rg: string;
+  name: string;
+}
+
+/** A route on one job's path: the handler gets the job's address from the path. */
+export function jobRoute(operation: string, method: string, path: string, handler: (job: JobAddress, r: AzureRequest) => Promise<Reply> | Reply): AzureRoute {
+  return {
+    operation,
+    method,
+    path,
+    handler: (r) => handler({ sub: r.params.subscriptionId ?? '', rg: r.params.resourceGroup ?? '', name: r.params.jobName ?? '' }, r),
+  };
+}
+
+/** Both providers' POST action that reads a job's keys: sent without a body (anything sent is ignored), answered `{ value }`. */
+export function listKeysRoute(operation: string, path: string, list: (job: JobAddress) => unknown[]): AzureRoute {
+  return jobRoute(operation, 'POST', path, async (job, r) => {
+    await r.raw();
+    return { status: 200, body: { value: list(job) } };
+  });
+}
+
 /** One ARM resource provider the emulator serves. */
 export interface AzureApi {
   name: ApiName;

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError } from '../errors';
-import type { Reply } from '../http';
+import type { Caller, Reply } from '../http';
 import { parseSkipToken, skipToken } from '../importexport-api';
-import type { AzureApi, AzureRequest, AzureRoute } from '../router';
+import { jobRoute, listKeysRoute, type AzureApi, type AzureRequest, type AzureRoute, type JobAddress } from '../router';
 import type { Store } from '../store';
 import type { DataBoxJobs } from './jobs';
 import { DATABOX_API_VERSIONS, type DataBoxJob, type LroOperation, type LroOperationName } from './model';
 import { renderJob } from './render';
-import { OPERATIONS_LIST, type DataBoxService } from './service';
+import operations from './operations.json';
+import type { DataBoxService } from './service';
 
 const SUB = '/subscriptions/:subscriptionId/providers/Microsoft.DataBox';
 const RG = '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/providers/Microsoft.DataBox';
@@ -18,7 +19,6 @@ const MAX_OPERATIONS = 10_000;
 
 /** Microsoft.DataBox (swagger 2025-02-01, also answering 2022-12-01 and 2025-07-01). */
 export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: Store): AzureApi {
-  const p = (r: AzureRequest) => ({ sub: r.params.subscriptionId ?? '', rg: r.params.resourceGroup ?? '', name: r.params.jobName ?? '' });
   const expand = (r: AzureRequest) => (r.query.get('$expand') ?? '').split(',').some((x) => x.trim().toLowerCase() === 'details');
   const render = (r: AzureRequest, job: DataBoxJob, details = expand(r)) => renderJob(job, { details, apiVersion: r.apiVersion });
 
@@ -48,8 +48,7 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
   });
 
   const list = (r: AzureRequest, byResourceGroup: boolean): Reply => {
-    const { sub, rg } = p(r);
-    const all = jobs.list(sub, byResourceGroup ? rg : undefined);
+    const all = jobs.list(r.params.subscriptionId ?? '', byResourceGroup ? (r.params.resourceGroup ?? '') : undefined);
     const skip = parseSkipToken(r.query.get('$skipToken') ?? r.query.get('$skiptoken'), '$skipToken');
     const body: { value: unknown[]; nextLink?: string } = { value: all.slice(skip, skip + PAGE_SIZE).map((j) => render(r, j)) };
     if (skip + PAGE_SIZE < all.length) body.nextLink = `${r.origin}${r.pathname}?api-version=${r.apiVersion}&$skipToken=${skipToken(skip + PAGE_SIZE)}`;
@@ -57,17 +56,18 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
   };
 
   const location = (r: AzureRequest) => r.params.location ?? '';
+  /** Jobs_Create and Jobs_Update: a required JSON body, answered with the job and its details, long-running as the settings say. */
+  const jobWrite = (operation: 'Jobs_Create' | 'Jobs_Update', method: string, write: (j: JobAddress, body: unknown, caller: Caller) => DataBoxJob): AzureRoute =>
+    jobRoute(operation, method, JOB, async (j, r) => {
+      const job = write(j, await r.json(true), r.caller);
+      return longRunning(r, operation, job, { status: 200, body: render(r, job, true) });
+    });
   /** POST actions on a job that take a required JSON body and answer 204. */
-  const jobAction = (operation: string, action: string, run: (sub: string, rg: string, name: string, body: unknown) => void): AzureRoute => ({
-    operation,
-    method: 'POST',
-    path: `${JOB}/${action}`,
-    handler: async (r) => {
-      const { sub, rg, name } = p(r);
-      run(sub, rg, name, await r.json(true));
+  const jobAction = (operation: string, action: string, run: (j: JobAddress, body: unknown) => void): AzureRoute =>
+    jobRoute(operation, 'POST', `${JOB}/${action}`, async (j, r) => {
+      run(j, await r.json(true));
       return { status: 204 };
-    },
-  });
+    });
   /** The service's POST actions on a location (a required JSON body, answered 200 with what the service computes). */
   const locationAction = (operation: string, scope: string, action: string, compute: (location: string, body: unknown) => unknown): AzureRoute => ({
     operation,
@@ -85,49 +85,17 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
       return { error: { ...error, ...(error.details ? { details: error.details.map((d) => ({ code: d.code, message: d.message })) } : {}) } };
     },
     routes: [
-      { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.DataBox/operations', handler: () => ({ status: 200, body: { value: OPERATIONS_LIST } }) },
+      { operation: 'Operations_List', method: 'GET', path: '/providers/Microsoft.DataBox/operations', handler: () => ({ status: 200, body: { value: operations } }) },
       { operation: 'Jobs_List', method: 'GET', path: `${SUB}/jobs`, handler: (r) => list(r, false) },
       { operation: 'Jobs_ListByResourceGroup', method: 'GET', path: `${RG}/jobs`, handler: (r) => list(r, true) },
-      {
-        operation: 'Jobs_Get',
-        method: 'GET',
-        path: JOB,
-        handler: (r) => {
-          const { sub, rg, name } = p(r);
-          return { status: 200, body: render(r, jobs.mustFind(sub, rg, name)) };
-        },
-      },
-      {
-        operation: 'Jobs_Create',
-        method: 'PUT',
-        path: JOB,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          const job = jobs.create(sub, rg, name, await r.json(true), r.caller);
-          return longRunning(r, 'Jobs_Create', job, { status: 200, body: render(r, job, true) });
-        },
-      },
-      {
-        operation: 'Jobs_Update',
-        method: 'PATCH',
-        path: JOB,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          const job = jobs.update(sub, rg, name, await r.json(true), r.caller);
-          return longRunning(r, 'Jobs_Update', job, { status: 200, body: render(r, job, true) });
-        },
-      },
-      {
-        operation: 'Jobs_Delete',
-        method: 'DELETE',
-        path: JOB,
-        handler: (r) => {
-          const { sub, rg, name } = p(r);
-          const job = jobs.find(sub, rg, name);
-          if (!jobs.delete(sub, rg, name) || !job) return { status: 204 };
-          return longRunning(r, 'Jobs_Delete', job, { status: 200 });
-        },
-      },
+      jobRoute('Jobs_Get', 'GET', JOB, (j, r) => ({ status: 200, body: render(r, jobs.mustFind(j.sub, j.rg, j.name)) })),
+      jobWrite('Jobs_Create', 'PUT', (j, body, caller) => jobs.create(j.sub, j.rg, j.name, body, caller)),
+      jobWrite('Jobs_Update', 'PATCH', (j, body, caller) => jobs.update(j.sub, j.rg, j.name, body, caller)),
+      jobRoute('Jobs_Delete', 'DELETE', JOB, (j, r) => {
+        const job = jobs.find(j.sub, j.rg, j.name);
+        if (!jobs.delete(j.sub, j.rg, j.name) || !job) return { status: 204 };
+        return longRunning(r, 'Jobs_Delete', job, { status: 200 });
+      }),
       {
         operation: 'OperationResults_Get',
         method: 'GET',
@@ -147,28 +115,14 @@ export function dataBoxApi(jobs: DataBoxJobs, service: DataBoxService, store: St
           return { status: 200, body: render(r, job, true) };
         },
       },
-      jobAction('Jobs_MarkDevicesShipped', 'markDevicesShipped', (sub, rg, name, body) => jobs.markDevicesShipped(sub, rg, name, body)),
-      jobAction('Jobs_Cancel', 'cancel', (sub, rg, name, body) => jobs.cancel(sub, rg, name, body)),
-      {
-        operation: 'Jobs_ListCredentials',
-        method: 'POST',
-        path: `${JOB}/listCredentials`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          await r.raw(); // sent without a body; anything sent is ignored
-          return { status: 200, body: { value: jobs.listCredentials(sub, rg, name) } };
-        },
-      },
-      jobAction('Mitigate', 'mitigate', (sub, rg, name, body) => jobs.mitigate(sub, rg, name, body)),
-      {
-        operation: 'Jobs_BookShipmentPickUp',
-        method: 'POST',
-        path: `${JOB}/bookShipmentPickUp`,
-        handler: async (r) => {
-          const { sub, rg, name } = p(r);
-          return { status: 200, body: jobs.bookShipmentPickUp(sub, rg, name, await r.json(true)) };
-        },
-      },
+      jobAction('Jobs_MarkDevicesShipped', 'markDevicesShipped', (j, body) => jobs.markDevicesShipped(j.sub, j.rg, j.name, body)),
+      jobAction('Jobs_Cancel', 'cancel', (j, body) => jobs.cancel(j.sub, j.rg, j.name, body)),
+      listKeysRoute('Jobs_ListCredentials', `${JOB}/listCredentials`, (j) => jobs.listCredentials(j.sub, j.rg, j.name)),
+      jobAction('Mitigate', 'mitigate', (j, body) => jobs.mitigate(j.sub, j.rg, j.name, body)),
+      jobRoute('Jobs_BookShipmentPickUp', 'POST', `${JOB}/bookShipmentPickUp`, async (j, r) => {
+        const body = jobs.bookShipmentPickUp(j.sub, j.rg, j.name, await r.json(true));
+        return { status: 200, body };
+      }),
       locationAction('Service_ListAvailableSkusByResourceGroup', RG, 'availableSkus', (l, body) => service.availableSkus(l, body)),
       locationAction('Service_RegionConfiguration', SUB, 'regionConfiguration', (l, body) => service.regionConfiguration(l, body)),
       locationAction('Service_RegionConfigurationByResourceGroup', RG, 'regionConfiguration', (l, body) => service.regionConfiguration(l, body)),

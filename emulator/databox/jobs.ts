@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ArmJobs, RESOURCE_GROUP_RE } from '../arm-jobs';
 import { ArmError } from '../errors';
 import { armTimestamp, caseInsensitiveEq } from '../format';
 import type { Caller } from '../http';
@@ -22,8 +23,6 @@ import {
 
 /** Job names (swagger): 3-24 characters of letters, digits, '_', '-', '.'. */
 export const JOB_NAME_RE = /^[-\w.]{3,24}$/;
-/** ARM resource-group names: 1-90 of letters, digits, '_', '-', '.', '(', ')'; not ending in '.'. */
-const RESOURCE_GROUP_RE = /^[-\w.()]{0,89}[-\w()]$/;
 const STORAGE_ACCOUNT_ID_RE = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i;
 
 function storageAccountIdProblem(id: string): string | undefined {
@@ -49,40 +48,18 @@ function validate<T>(schema: Parameters<typeof parseBody<T>>[0], raw: unknown): 
 }
 
 /** Microsoft.DataBox jobs: validation, the customer-disk status machine's client-facing operations, expiry. */
-export class DataBoxJobs {
+export class DataBoxJobs extends ArmJobs<DataBoxJob> {
   private lastExpiry = { wallMs: 0, offsetMs: Number.NaN };
 
   constructor(
     readonly store: Store,
     readonly regions: RegionCatalogue,
-  ) {}
+  ) {
+    super(JOB_RESOURCE_TYPE, store.databox.jobs);
+  }
 
   private get state(): DataBoxState {
     return this.store.databox;
-  }
-
-  checkResourceGroup(rg: string): void {
-    if (!RESOURCE_GROUP_RE.test(rg)) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
-  }
-
-  find(sub: string, rg: string, name: string): DataBoxJob | undefined {
-    return this.state.jobs.get(jobKey(sub, rg, name));
-  }
-
-  mustFind(sub: string, rg: string, name: string): DataBoxJob {
-    this.checkResourceGroup(rg);
-    const job = this.find(sub, rg, name);
-    if (!job) {
-      throw new ArmError(404, 'ResourceNotFound', `The Resource '${JOB_RESOURCE_TYPE}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
-    }
-    return job;
-  }
-
-  list(sub: string, rg: string | undefined): DataBoxJob[] {
-    if (rg !== undefined) this.checkResourceGroup(rg);
-    return [...this.state.jobs.values()]
-      .filter((j) => caseInsensitiveEq(j.subscriptionId, sub) && (rg === undefined || caseInsensitiveEq(j.resourceGroup, rg)))
-      .sort((a, b) => a.seq - b.seq);
   }
 
   private checkName(name: string): void {

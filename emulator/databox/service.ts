@@ -18,21 +18,6 @@ function validate<T>(schema: Parameters<typeof parseBody<T>>[0], raw: unknown): 
   return parsed.value;
 }
 
-export const OPERATIONS_LIST = [
-  ['Microsoft.DataBox/locations/operationResults/read', 'Operation Results', 'List Operation Results', 'List or get the Operation Results'],
-  ['Microsoft.DataBox/jobs/cancel/action', 'Orders', 'Cancel', 'Cancels an order in progress.'],
-  ['Microsoft.DataBox/jobs/bookShipmentPickUp/action', 'Orders', 'Allows to book a pick up for return shipments.', 'Allows to book a pick up for return shipments.'],
-  ['Microsoft.DataBox/jobs/read', 'Orders', 'List or Get Orders', 'List or get the Orders'],
-  ['Microsoft.DataBox/jobs/delete', 'Orders', 'Delete Orders', 'Delete the Orders'],
-  ['Microsoft.DataBox/jobs/write', 'Orders', 'Create or Update Orders', 'Create or update the Orders'],
-  ['Microsoft.DataBox/jobs/listCredentials/action', 'Orders', 'List Credentials', 'Lists the unencrypted credentials related to the order.'],
-  ['Microsoft.DataBox/jobs/markDevicesShipped/action', 'Orders', 'Mark Devices Shipped', 'Marks the devices of the order as shipped.'],
-  ['Microsoft.DataBox/locations/availableSkus/action', 'Orders', 'Available Skus', 'This method returns the list of available skus.'],
-  ['Microsoft.DataBox/locations/validateInputs/action', 'Validate Inputs', 'Validate Inputs', 'This method does all types of validations.'],
-  ['Microsoft.DataBox/locations/regionConfiguration/action', 'Region Configurations', 'Region Configuration', 'This method returns the configurations for the region.'],
-  ['Microsoft.DataBox/register/action', 'Data Box Resource Provider', 'Register Resource Provider', 'Registers the subscription for the Data Box resource provider.'],
-].map(([name, resource, operation, description]) => ({ name, display: { provider: 'Azure Data Box', resource, operation, description }, properties: {}, origin: 'user' }));
-
 const SUCCESS = { code: 'Success', target: 'KeyEncryptionKey', details: [], additionalInfo: [] };
 
 /** The Service_* operations: which skus a region offers, its datacenter address, input validation. */
