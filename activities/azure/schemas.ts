@@ -54,15 +54,20 @@ export const SystemDataSchema = z.object({
 // ---------------------------------------------------------------------------------------------
 // Locations
 
-export const LocationPropertiesSchema = z.object({
-  recipientName: z.string().optional(),
-  streetAddress1: z.string().optional(),
+/** Azure's postal-address fields as it stores and returns them; the rules for what we send live in the domain model. */
+const WireAddressSchema = z.object({
+  recipientName: z.string(),
+  streetAddress1: z.string(),
   streetAddress2: z.string().optional(),
-  city: z.string().optional(),
+  city: z.string(),
   stateOrProvince: z.string().optional(),
-  postalCode: z.string().optional(),
-  countryOrRegion: z.string().optional(),
-  phone: z.string().optional(),
+  postalCode: z.string(),
+  countryOrRegion: z.string(),
+  phone: z.string(),
+});
+
+/** A location's address is Azure's postal address, any field possibly absent, with where else it may ship. */
+export const LocationPropertiesSchema = WireAddressSchema.partial().extend({
   additionalShippingInformation: z.string().optional(),
   supportedCarriers: z.array(z.string()).optional(),
   /** Location resource IDs (not names) to ship to. */
@@ -83,18 +88,6 @@ export const LocationsResponseSchema = z.object({ value: z.array(LocationSchema)
 
 // ---------------------------------------------------------------------------------------------
 // Job building blocks
-
-/** Azure's postal-address fields as it stores and returns them; the rules for what we send live in the domain model. */
-const WireAddressSchema = z.object({
-  recipientName: z.string(),
-  streetAddress1: z.string(),
-  streetAddress2: z.string().optional(),
-  city: z.string(),
-  stateOrProvince: z.string().optional(),
-  postalCode: z.string(),
-  countryOrRegion: z.string(),
-  phone: z.string(),
-});
 
 export const ReturnAddressSchema = WireAddressSchema.extend({ email: z.string() });
 export type ReturnAddress = z.infer<typeof ReturnAddressSchema>;
