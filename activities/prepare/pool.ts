@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { loadKernelModule, type KernelModule } from './md5/kernel';
+import { loadKernelModule } from './md5/kernel';
+import type { KernelModule } from './md5/wasm';
+import { copyWorkerBundle } from './worker-bundle';
 
 /**
  * A pool of worker threads that copy and hash byte ranges of files. A worker takes a whole
@@ -62,11 +64,16 @@ export interface CopyWorkerData {
   kernel: KernelModule | null;
 }
 
-// Under tsx the worker is a .ts file that needs tsx's loader; compiled, it is plain .js.
+// Compiled, the worker is plain .js beside this file; from TypeScript sources it runs from a bundle (worker-bundle.ts),
+// or, when none can be built, through tsx's loader.
 const WORKER_FILE = path.join(__dirname, `copy-worker${path.extname(__filename)}`);
-const WORKER_BOOT = WORKER_FILE.endsWith('.ts')
-  ? `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(WORKER_FILE)});`
-  : `require(${JSON.stringify(WORKER_FILE)});`;
+
+function workerBoot(): { entry: string; eval: boolean } {
+  if (!WORKER_FILE.endsWith('.ts')) return { entry: WORKER_FILE, eval: false };
+  const bundle = copyWorkerBundle();
+  if (bundle) return { entry: bundle, eval: false };
+  return { entry: `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(WORKER_FILE)});`, eval: true };
+}
 
 interface Pending {
   id: number;
@@ -89,8 +96,10 @@ export class CopyPool {
     const kernel = loadKernelModule();
     this.hasher = kernel ? 'simd' : 'node:crypto';
     const workerData: CopyWorkerData = { kernel };
+    const boot = workerBoot();
     for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(WORKER_BOOT, { eval: true, workerData });
+      // No inherited execArgv: under `node --import tsx` each thread would otherwise start tsx's loader too.
+      const w = new Worker(boot.entry, { eval: boot.eval, workerData, execArgv: [] });
       w.on('message', (m: WorkerReply) => this.onReply(w, m));
       w.on('error', (e) => this.onWorkerDeath(w, e));
       w.on('exit', (code) => {

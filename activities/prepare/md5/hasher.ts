@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { wasm, type KernelModule } from './kernel';
+import { wasm, type KernelModule } from './wasm';
 
 /**
  * Hashes up to four independent blocks at once. The caller reads data straight into `lanes[i]`

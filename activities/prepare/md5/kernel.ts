@@ -2,16 +2,17 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
+import { wasm, type KernelModule } from './wasm';
 
 /**
- * Where the multi-buffer MD5 kernel (md5x4.as, AssemblyScript) is compiled to, and how it is
+ * Where the multi-buffer MD5 kernel (md5x8.as, AssemblyScript) is compiled to, and how it is
  * loaded. The binary is built at install (build.ts) into node_modules/.cache, never committed;
  * its name carries a digest of the source and the compiler flags, so a stale build is never used.
  */
 
-export const KERNEL_SOURCE = path.join(__dirname, 'md5x4.as');
-/** Four 4 MiB lane buffers plus padding room and the digests: 261 pages of 64 KiB. */
-export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '261', '--maximumMemory', '261'] as const;
+export const KERNEL_SOURCE = path.join(__dirname, 'md5x8.as');
+/** Eight 4 MiB lane buffers plus padding room, below them the digests, words and constants: 521 pages of 64 KiB. */
+export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '521', '--maximumMemory', '521'] as const;
 const CACHE_DIR = path.join(__dirname, '..', '..', '..', 'node_modules', '.cache', 'aio-md5');
 export const debug = debuglog('prepare');
 
@@ -27,18 +28,8 @@ function compilerVersion(): string {
 /** The path the kernel for the current source, compiler and flags is (or would be) built at. */
 export function kernelFile(): string {
   const digest = createHash('sha256').update(fs.readFileSync(KERNEL_SOURCE)).update(compilerVersion()).update(ASC_FLAGS.join(' ')).digest('hex').slice(0, 16);
-  return path.join(CACHE_DIR, `md5x4-${digest}.wasm`);
+  return path.join(CACHE_DIR, `md5x8-${digest}.wasm`);
 }
-
-/** A compiled kernel (a WebAssembly.Module: structured-cloneable, so it is compiled once and handed to every worker thread). */
-export type KernelModule = object;
-
-/** The WebAssembly API as used here (the project's @types/node predates its global declarations). */
-export interface WasmApi {
-  Module: new (bytes: Uint8Array) => KernelModule;
-  Instance: new (module: KernelModule, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
-}
-export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let loaded: KernelModule | null | undefined;
 
