@@ -1,7 +1,8 @@
 /**
  * The import-job workflow's Azure activities: thin, idempotent calls through the Azure port, routed by the
  * request's `api` (absent = the classic Import/Export API, as every request recorded before Data Box was).
- * Every failure leaves here as an ApplicationFailure classified by the port's `classify()`.
+ * Every failure leaves here as an ApplicationFailure classified by the port's `classify()`, and is counted by that
+ * type; every job snapshot a call returns counts the Azure state it shows.
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -14,10 +15,13 @@ import {
   ShippingUpdateRequestSchema,
   apiOf,
   type AzureApi,
+  type AzureJobRef,
+  type JobSnapshot,
 } from '../common/azure-job';
 import { NotificationSchema, type Notification } from '../common/notification';
 import type { SecretStore } from '../common/secret-ref';
-import { asActivityFailure, type AzurePort, type AzurePorts } from './azure/port';
+import { recordAzureError, recordJobState, recordNotificationSent } from '../metrics/activity-metrics';
+import { asActivityFailure, classify, type AzurePort, type AzurePorts } from './azure/port';
 import { deliverNotification } from './notifier';
 
 export interface ImportJobActivityDeps {
@@ -33,14 +37,24 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
   const portFor = (request: { api?: AzurePort['api'] | undefined }): AzurePort => deps.azure[apiOf(request)];
   const signal = (): { abortSignal: AbortSignal } => ({ abortSignal: Context.current().cancellationSignal });
 
-  /** An activity that validates its request, runs it on the request's adapter and classifies any failure. */
+  /** An activity that validates its request, runs it on the request's adapter and classifies (and counts) any failure. */
   const onPort =
     <S extends z.ZodType<{ api?: AzureApi | undefined }>, R>(schema: S, call: (port: AzurePort, req: z.infer<S>) => Promise<R>) =>
-    (raw: z.infer<S>): Promise<R> =>
-      asActivityFailure(async () => {
-        const req = schema.parse(raw);
-        return call(portFor(req), req);
-      });
+    async (raw: z.infer<S>): Promise<R> => {
+      try {
+        return await asActivityFailure(async () => {
+          const req = schema.parse(raw);
+          return call(portFor(req), req);
+        });
+      } catch (failure) {
+        recordAzureError(classify(failure).type);
+        throw failure;
+      }
+    };
+
+  /** Counts the Azure state a call saw for the job. */
+  const seen = (ref: AzureJobRef, snapshot: JobSnapshot): void =>
+    recordJobState(`${apiOf(ref)}/${ref.subscriptionId}/${ref.resourceGroup}/${ref.jobName}`, snapshot.state);
 
   return {
     getSite: onPort(GetSiteRequestSchema, (port, req) => port.findShippingSite(req, signal())),
@@ -57,17 +71,29 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
           bitLockerKey: await deps.secrets.get(d.bitLockerKeyRef, { jobName: req.jobName }),
         })),
       );
-      return port.createJob({ ...req, drives }, signal());
+      const created = await port.createJob({ ...req, drives }, signal());
+      seen(req, created.snapshot);
+      return created;
     }),
 
     /** Record the shipment with Azure; exactly once in effect: a retry that finds it applied does nothing. */
-    updateShipping: onPort(ShippingUpdateRequestSchema, (port, req) =>
-      port.recordShipment(req, { ...signal(), firstAttempt: Context.current().info.attempt === 1 }),
-    ),
+    updateShipping: onPort(ShippingUpdateRequestSchema, async (port, req) => {
+      const updated = await port.recordShipment(req, { ...signal(), firstAttempt: Context.current().info.attempt === 1 });
+      seen(req, updated.snapshot);
+      return updated;
+    }),
 
-    getAzureJob: onPort(AzureJobRefSchema, (port, ref) => port.getJobSnapshot(ref, signal())),
+    getAzureJob: onPort(AzureJobRefSchema, async (port, ref) => {
+      const snapshot = await port.getJobSnapshot(ref, signal());
+      seen(ref, snapshot);
+      return snapshot;
+    }),
 
-    requestAzureCancel: onPort(CancelAzureJobRequestSchema, (port, req) => port.requestCancellation(req, signal())),
+    requestAzureCancel: onPort(CancelAzureJobRequestSchema, async (port, req) => {
+      const snapshot = await port.requestCancellation(req, signal());
+      seen(req, snapshot);
+      return snapshot;
+    }),
 
     /** Other import jobs that recorded this tracking number (via the typed search attribute). */
     async findJobsByTrackingNumber(req: { trackingNumber: string; excludeWorkflowId: string }): Promise<string[]> {
@@ -82,6 +108,7 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
     async sendNotification(raw: Notification): Promise<void> {
       const n = NotificationSchema.parse(raw);
       await deliverNotification(n, (line) => Context.current().log.info(line));
+      recordNotificationSent(n.kind);
     },
   };
 }

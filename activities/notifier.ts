@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { NotificationSchema, type Notification } from '../common/notification';
 import { formatProblems, problemsFromZodError } from '../common/problems';
+import { recordNotificationSent } from '../metrics/activity-metrics';
 
 export type NotificationLogger = (line: string) => void;
 
@@ -59,6 +60,7 @@ export function createNotificationActivity(policy: NotificationPolicy) {
       const parsed = NotificationSchema.safeParse(raw);
       if (!parsed.success) throw refused(`notification refused: ${formatProblems(problemsFromZodError(parsed.error)).join('; ')}`);
       await deliverNotification(parsed.data, (line) => Context.current().log.info(line), policy);
+      recordNotificationSent(parsed.data.kind);
     },
   };
 }

@@ -1,56 +1,86 @@
 /**
- * Worker metrics: the Temporal SDK runtime's Prometheus exporter merged with the project's counters on one endpoint,
- * scraped (fetch) while an import job runs on the dev server against the emulator through instrumented activities;
- * plus the config, the HTTP endpoint and OpenTelemetry tracing (spans for workflow and activities).
+ * Worker metrics: the project's counters, recorded by the activities on Temporal's meter, served with the SDK's own
+ * by the core runtime's Prometheus exporter behind the worker's one endpoint, scraped (fetch) while an import job
+ * (prepared by a station worker) runs on the dev server against the emulator; plus the config, the HTTP endpoint
+ * and OpenTelemetry tracing (spans for workflow and activities).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AzureConfigSchema } from '../activities/azure/config';
+import { createAzurePorts } from '../activities/azure';
+import { AzureConfigSchema, type AzureConfig } from '../activities/azure/config';
+import { createImportJobActivities } from '../activities/import-job-activities';
+import { parseDatasetCsv } from '../activities/prepare';
+import { ShippingSiteSchema } from '../common/azure-job';
 import { workflowIdForJob } from '../common/ids';
 import type { JobSpecInput } from '../common/job-spec';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
-import {
-  instrumentActivities,
-  loadMetricsConfig,
-  recordPrepareBytes,
-  runtimeTelemetryOptions,
-  startMetricsServer,
-  type MetricsServer,
-} from '../metrics';
+import { activityMetricsPlugin, loadMetricsConfig, runtimeTelemetryOptions, startMetricsServer, type MetricsServer } from '../metrics';
+import { activityFailureInterceptor } from '../metrics/activity-metrics';
 import { createTracing } from '../metrics/tracing';
 import { findTemporalCli } from '../scripts/lib/temporal-binaries';
 import { freePort } from '../scripts/cluster/cluster';
 import { InMemorySecretStore } from '../security/secret-store';
 import { buildImportJobActivities, createOrchestratorWorker, WORKFLOWS_PATH } from '../worker/create-workers';
+import { createPrepareWorker } from '../worker/prepare-worker';
 import { importJobWorkflow } from '../workflows/import-job';
 import { shipUpdate, statusQuery } from '../workflows/import-job-messages';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID, eventually, testDataConverter } from './helpers/import-job-harness';
-import { TEST_BITLOCKER_KEYS, testJobSpec, testPreparedDrives } from './helpers/job-spec-fixture';
+import { TEST_BITLOCKER_KEYS, testJobSpec } from './helpers/job-spec-fixture';
 
 
 /** Polls until `fn` gives a value (the harness's `eventually`). */
 const until = eventually;
 
-/** Value of one sample line `name{labels} value` (labels in any order), or undefined. */
+/**
+ * Sum of the sample lines `name{labels} value` that carry `labels` (in any order, among others such as the SDK's
+ * namespace/taskQueue/activityType tags), or undefined when there is none.
+ */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let sum: number | undefined;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const m = /^([^{\s]+)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
     const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum = (sum ?? 0) + Number(m[3]);
   }
-  return undefined;
+  return sum;
 }
+
+const scrape = async (): Promise<string> => {
+  const res = await fetch(metrics.url);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  return res.text();
+};
+
+const emulatorFault = async (fault: { operation: string; status: number }): Promise<void> => {
+  const res = await fetch(`${emulator.httpUrl}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...fault, kind: 'status', count: 1 }),
+  });
+  assert.ok(res.ok);
+};
+
+const azureConfig = (): AzureConfig =>
+  AzureConfigSchema.parse({
+    endpoint: emulator.httpUrl,
+    subscriptionId: SUBSCRIPTION_ID,
+    credential: 'static-token',
+    staticToken: 'metrics-token',
+    allowInsecureHttp: true,
+    apiVersion: '2021-01-01',
+  });
 
 let env: TestWorkflowEnvironment;
 let emulator: RunningEmulator;
@@ -98,30 +128,36 @@ describe('metrics config', () => {
 });
 
 describe('metrics endpoint during an import job', () => {
-  test('serves Temporal runtime metrics and project counters (job states, reminders, Azure errors, prepare bytes)', async () => {
-    const azure = AzureConfigSchema.parse({
-      endpoint: emulator.httpUrl,
-      subscriptionId: SUBSCRIPTION_ID,
-      credential: 'static-token',
-      staticToken: 'metrics-token',
-      allowInsecureHttp: true,
-      apiVersion: '2021-01-01',
-    });
+  test('serves Temporal runtime metrics and project counters (job states, reminders, Azure errors, prepare bytes)', { timeout: 240_000 }, async () => {
     const secrets = new InMemorySecretStore();
     const taskQueue = `metrics-${randomUUID()}`;
+    const stationQueue = `${taskQueue}-station`;
     const worker = await createOrchestratorWorker({
       connection: env.nativeConnection,
       namespace: 'default',
       taskQueue,
-      activities: instrumentActivities(
-        buildImportJobActivities({ azure, secrets, temporal: env.client, notifications: { directory: dir, webhookHosts: [], allowLoopbackWebhooks: false } }),
-      ),
+      activities: buildImportJobActivities({ azure: azureConfig(), secrets, temporal: env.client, notifications: { directory: dir, webhookHosts: [], allowLoopbackWebhooks: false } }),
       dataConverter: testDataConverter,
+      plugins: [activityMetricsPlugin()],
     });
-    const drives = await testPreparedDrives(secrets, { idPrefix: 'METDRV', dir });
+    const station = await createPrepareWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: stationQueue, secrets, dataConverter: testDataConverter, plugins: [activityMetricsPlugin()] });
+    // Real data for the station to prepare: the bytes it writes are the bytes counted.
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    const fileSizes = [70_001, 4096, 123_457];
+    fileSizes.forEach((size, i) => fs.writeFileSync(path.join(src, `f${i}.bin`), randomBytes(size)));
+    fs.mkdirSync(path.join(dir, 'drive'));
     const spec = testJobSpec(
-      { jobName: `met-${randomUUID().slice(0, 8)}`, drives, notification: { kind: 'file', path: 'notifications.jsonl' } },
+      { jobName: `met-${randomUUID().slice(0, 8)}`, drives: [], notification: { kind: 'file', path: 'notifications.jsonl' } },
       {
+        drives: {
+          prepare: {
+            dataset: parseDatasetCsv(`BasePath,DstBlobPathOrPrefix\n${src}/,metrics/\n`, 'dataset.csv'),
+            drives: [{ path: path.join(dir, 'drive'), driveId: 'METRICSA1', capacityBytes: 64 * 1024 * 1024, bitLockerKeyRef: await secrets.put('metrics-key', TEST_BITLOCKER_KEYS[0]!) }],
+            stationTaskQueue: stationQueue,
+            journalDir: path.join(dir, 'journal'),
+          },
+        },
         timing: {
           shippingWindow: '1 hour',
           reminders: ['1 second', '2 seconds'],
@@ -132,20 +168,9 @@ describe('metrics endpoint during an import job', () => {
       },
     );
     // One Put Job fails with 503 first (retried by Temporal): an AzureServerError to count.
-    const fault = await fetch(`${emulator.httpUrl}/_emulator/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operation: 'Jobs_Create', kind: 'status', status: 503, count: 1 }),
-    });
-    assert.ok(fault.ok);
+    await emulatorFault({ operation: 'Jobs_Create', status: 503 });
 
-    const scrape = async (): Promise<string> => {
-      const res = await fetch(metrics.url);
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-      return res.text();
-    };
-
+    const stationRun = station.run();
     await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(importJobWorkflow, {
         args: [{ spec, startedBy: 'metrics-test' }],
@@ -159,14 +184,15 @@ describe('metrics endpoint during an import job', () => {
       const during = await scrape();
       assert.ok(sample(during, 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker', task_queue: taskQueue }) !== undefined, 'Temporal slot metrics for our task queue');
       assert.ok(/^temporal_(workflow_task|activity)_\w+/m.test(during), 'Temporal task metrics');
-      assert.equal(sample(during, 'aio_temporal_runtime_metrics_up'), 1);
+      assert.equal(sample(during, 'aio_prepare_bytes_total'), fileSizes.reduce((a, b) => a + b, 0), 'the bytes the station prepared');
+      assert.ok((sample(during, 'aio_prepare_bytes_per_second', { taskQueue: stationQueue }) ?? 0) > 0, 'throughput of the preparation');
       assert.equal(sample(during, 'aio_reminders_sent_total', { kind: 'reminder' }), 1);
       assert.equal(sample(during, 'aio_reminders_sent_total', { kind: 'escalation' }), 1);
       assert.equal(sample(during, 'aio_azure_errors_total', { type: 'AzureServerError' }), 1);
       assert.equal(sample(during, 'aio_import_job_state_transitions_total', { state: 'Creating' }), 1);
 
       await handle.executeUpdate(shipUpdate, {
-        args: [{ carrierName: 'FedEx', trackingNumber: '123456789012', driveCount: 2, shipDate: new Date().toISOString().slice(0, 10) }],
+        args: [{ carrierName: 'FedEx', trackingNumber: '123456789012', driveCount: 1, shipDate: new Date().toISOString().slice(0, 10) }],
       });
       await until(async () => (await handle.query(statusQuery)).step === 'tracking', 30_000, 'tracking');
       const adv = await fetch(`${emulator.httpUrl}/_emulator/jobs/${SUBSCRIPTION_ID}/${RESOURCE_GROUP}/${spec.jobName}/advance`, {
@@ -177,46 +203,57 @@ describe('metrics endpoint during an import job', () => {
       assert.ok(adv.ok);
       assert.equal((await handle.result()).result, 'completed');
     });
+    station.shutdown();
+    await stationRun;
 
-    recordPrepareBytes(4096, 2);
     const text = await scrape();
     assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Shipping' }), 1);
     assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Completed' }), 1);
     assert.equal(sample(text, 'aio_import_job_state_transitions_total', { state: 'Creating' }), 1, 'polls of an unchanged state count once');
     assert.equal(sample(text, 'aio_notifications_sent_total', { kind: 'completed' }), 1);
-    assert.equal(sample(text, 'aio_activity_failures_total', { activity: 'createAzureJob', type: 'AzureServerError' }), 1);
-    assert.equal(sample(text, 'aio_prepare_bytes_total'), 4096);
-    assert.equal(sample(text, 'aio_prepare_bytes_per_second'), 2048);
+    assert.equal(sample(text, 'aio_activity_failures_total', { activityType: 'createAzureJob', type: 'AzureServerError', taskQueue }), 1);
+    assert.equal(sample(text, 'aio_activity_failures_total', { taskQueue }), 1, 'no other attempt failed');
     assert.ok((sample(text, 'temporal_workflow_completed', { task_queue: taskQueue }) ?? 0) >= 1, 'temporal_workflow_completed for our queue');
-    assert.ok(sample(text, 'aio_process_resident_memory_bytes') !== undefined, 'process metrics');
+    assert.ok((sample(text, 'aio_process_resident_memory_bytes') ?? 0) > 0, 'process metrics');
+    assert.ok((sample(text, 'aio_process_cpu_seconds_total') ?? 0) > 0, 'process CPU time');
     // Secrets never reach metrics.
     assert.ok(!text.includes(TEST_BITLOCKER_KEYS[0]!) && !text.includes('metrics-token'));
   });
 
-  test('GET /healthz is ok, other paths 404, non-GET 405', async () => {
+  test('GET /healthz is ok, other paths 404, non-GET 405; a silent runtime exporter fails the scrape', async () => {
     const base = metrics.url.replace(/\/metrics$/, '');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal((await fetch(`${base}/nope`)).status, 404);
     assert.equal((await fetch(metrics.url, { method: 'POST' })).status, 405);
+    assert.equal((await fetch(metrics.url, { method: 'HEAD' })).status, 200);
     assert.match(metrics.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'bound to loopback');
+    // Nothing listens on the exporter port: Prometheus sees the target down (`up` 0), health stays ok.
+    const orphan = (await startMetricsServer({ bind: '127.0.0.1:0', temporalBind: `127.0.0.1:${await freePort()}` }))!;
+    try {
+      assert.equal((await fetch(orphan.url)).status, 503);
+      assert.equal((await fetch(orphan.url.replace(/\/metrics$/, '/healthz'))).status, 200);
+    } finally {
+      await orphan.close();
+    }
   });
 
-  test('instrumentActivities passes results and errors through unchanged and counts prepared bytes', async () => {
-    const failure = ApplicationFailure.create({ message: 'throttled', type: 'AzureThrottledError' });
-    const acts = instrumentActivities({
-      async prepareDrives(): Promise<{ drives: { byteCount: number }[] }> {
-        return { drives: [{ byteCount: 100 }, { byteCount: 28 }] };
-      },
-      async getSite(): Promise<never> {
-        throw failure;
-      },
-    });
-    const before = sample(await (await fetch(metrics.url)).text(), 'aio_prepare_bytes_total') ?? 0;
-    assert.deepEqual(await acts.prepareDrives(), { drives: [{ byteCount: 100 }, { byteCount: 28 }] });
-    await assert.rejects(acts.getSite(), (e) => e === failure);
-    const text = await (await fetch(metrics.url)).text();
-    assert.equal(sample(text, 'aio_prepare_bytes_total'), before + 128);
-    assert.equal(sample(text, 'aio_azure_errors_total', { type: 'AzureThrottledError' }), 1);
+  test('an Azure activity counts its failure by the type classify() gave it; the caller gets that failure', async () => {
+    const activities = createImportJobActivities({ azure: createAzurePorts(azureConfig()), secrets: new InMemorySecretStore() });
+    const mock = new MockActivityEnvironment(
+      { taskQueue: 'metrics-mock', activityType: 'getSite' },
+      { metricMeter: Runtime.instance().metricMeter, interceptors: [activityFailureInterceptor] },
+    );
+    await emulatorFault({ operation: 'Locations_Get', status: 429 });
+    await assert.rejects(
+      mock.run(activities.getSite, { subscriptionId: SUBSCRIPTION_ID, locationName: 'westus' }),
+      (e) => e instanceof ApplicationFailure && e.type === 'AzureThrottledError' && e.nonRetryable === false,
+    );
+    // The fault was used once: the next attempt succeeds and counts nothing.
+    const site = ShippingSiteSchema.parse(await mock.run(activities.getSite, { subscriptionId: SUBSCRIPTION_ID, locationName: 'westus' }));
+    assert.equal(site.locationName, 'westus');
+    const text = await scrape();
+    assert.equal(sample(text, 'aio_azure_errors_total', { type: 'AzureThrottledError', taskQueue: 'metrics-mock', activityType: 'getSite' }), 1);
+    assert.equal(sample(text, 'aio_activity_failures_total', { type: 'AzureThrottledError', taskQueue: 'metrics-mock' }), 1);
   });
 });
 

@@ -10,7 +10,7 @@ import { loadSecurityConfig } from '../security/config';
 import { redactingLogger } from '../security/redact';
 import { dataConverterFor } from '../security/payload-codec';
 import { createSecretStore } from '../security/secret-store';
-import { instrumentActivities, loadMetricsConfig, runtimeTelemetryOptions, startMetricsServer } from '../metrics';
+import { activityMetricsPlugin, loadMetricsConfig, runtimeTelemetryOptions, startMetricsServer } from '../metrics';
 import { createTracing } from '../metrics/tracing';
 import { loadWorkerConfig, notificationPolicyOf } from './config';
 import { buildImportJobActivities, createOrchestratorWorker, registerSearchAttributes } from './create-workers';
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   if (metricsServer) console.log(`[worker] metrics (Prometheus) on ${metricsServer.url}`);
   const tracing = createTracing(metricsConfig);
   const plugins = tracing ? [tracing.plugin] : [];
+  // The activities record the project's metrics themselves; the plugin adds the count of failed attempts by type.
+  const workerPlugins = [...plugins, activityMetricsPlugin()];
 
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   if (config.REGISTER_SEARCH_ATTRIBUTES) {
@@ -49,8 +51,8 @@ async function main(): Promise<void> {
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TASK_QUEUE,
-        activities: instrumentActivities(buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE, notifications: notificationPolicyOf(config) })),
-        plugins,
+        activities: buildImportJobActivities({ azure, secrets, temporal: client, namespace: config.TEMPORAL_NAMESPACE, notifications: notificationPolicyOf(config) }),
+        plugins: workerPlugins,
         dataConverter,
         maxConcurrentActivityTaskExecutions: config.MAX_CONCURRENT_ACTIVITIES,
         maxConcurrentWorkflowTaskExecutions: config.MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
     console.log(`[worker] orchestrator on task queue "${config.TASK_QUEUE}" (Azure endpoint ${azure.endpoint})`);
   }
   if (config.WORKER_ROLES.includes('prepare')) {
-    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter, plugins }));
+    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter, plugins: workerPlugins }));
     console.log(`[worker] preparation station on task queue "${config.PREPARE_TASK_QUEUE}"`);
   }
   console.log(`[worker] connected to ${config.TEMPORAL_ADDRESS} namespace ${config.TEMPORAL_NAMESPACE}; Ctrl-C to stop`);

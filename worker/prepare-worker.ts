@@ -1,7 +1,6 @@
 /** The preparation-station worker: runs drive preparation where the drives are attached. */
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerPlugin } from '@temporalio/worker';
-import { instrumentActivities } from '../metrics';
 import { createPrepareActivities } from '../activities/prepare/activity';
 import type { SecretStore } from '../common/secret-ref';
 import { prepareProgressInterceptor } from './prepare-progress';
@@ -20,7 +19,7 @@ export async function createPrepareWorker(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: instrumentActivities(createPrepareActivities({ secrets: opts.secrets })),
+    activities: createPrepareActivities({ secrets: opts.secrets }),
     plugins: opts.plugins,
     dataConverter: opts.dataConverter,
     interceptors: { activity: [prepareProgressInterceptor(opts.progressSignalIntervalMs)] },

@@ -8,6 +8,7 @@ import {
   type PrepareResult,
 } from '../../common/prepare-contract';
 import type { SecretStore } from '../../common/secret-ref';
+import { recordPreparedBytes } from '../../metrics/activity-metrics';
 import {
   InsufficientCapacityError,
   JournalMismatchError,
@@ -57,8 +58,9 @@ export function createPrepareActivities(deps: { secrets: SecretStore }) {
       beat(true);
       // Heartbeat even while a single large range is being copied (no progress callbacks then).
       const timer = setInterval(() => beat(true), HEARTBEAT_MS * 5);
+      const started = performance.now();
       try {
-        return await prepareDrives(req, {
+        const result = await prepareDrives(req, {
           signal: ctx.cancellationSignal,
           onProgress: (p) => {
             last = p;
@@ -66,6 +68,11 @@ export function createPrepareActivities(deps: { secrets: SecretStore }) {
           },
           log: (m) => ctx.log.info(`prepare: ${m}`),
         });
+        recordPreparedBytes(
+          result.drives.reduce((sum, d) => sum + d.byteCount, 0),
+          (performance.now() - started) / 1000,
+        );
+        return result;
       } catch (e) {
         throw toFailure(e, ctx.cancellationSignal);
       } finally {
