@@ -3,11 +3,11 @@ import { z } from 'zod';
 /**
  * Metrics / tracing configuration from the environment (every error names the variable):
  *
- *   METRICS_BIND            host:port of the worker's Prometheus endpoint (`/metrics`), or `off`.
+ *   METRICS_BIND            host:port of the worker's Prometheus endpoint (`/metrics`, `/healthz`), or `off`.
  *                           Default 127.0.0.1:9464 (loopback: expose it deliberately, e.g. 0.0.0.0:9464 in a container).
- *   TEMPORAL_METRICS_BIND   host:port where the Temporal SDK core runtime serves its own Prometheus metrics; the
- *                           METRICS_BIND endpoint fetches and merges them, so one scrape target carries both.
- *                           Default: 127.0.0.1:<METRICS_BIND port + 1>. Keep it on loopback.
+ *   TEMPORAL_METRICS_BIND   host:port of the Temporal SDK core runtime's Prometheus exporter, which holds every
+ *                           metric (the SDK's and the project's); the METRICS_BIND endpoint relays it, so one scrape
+ *                           target carries both. Default: 127.0.0.1:<METRICS_BIND port + 1>. Keep it on loopback.
  *   OTEL_EXPORTER_OTLP_ENDPOINT   when set, OpenTelemetry tracing is enabled (see metrics/tracing.ts).
  *   OTEL_SERVICE_NAME       service.name of exported spans (default azure-import-orchestrator-worker).
  */
@@ -25,7 +25,7 @@ export const MetricsEnvSchema = z.object({
 });
 
 export interface MetricsConfig {
-  /** Our endpoint (project metrics + merged Temporal runtime metrics); undefined = metrics off. */
+  /** The worker's scrape target (relays the core runtime's exporter, adds /healthz); undefined = metrics off. */
   bind: string | undefined;
   /** Where the Temporal core runtime's Prometheus exporter listens; undefined = metrics off. */
   temporalBind: string | undefined;
