@@ -19,12 +19,25 @@ export const MANIFEST_HASH_RE = /^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$/;
 const str = () => z.string();
 const nonEmpty = () => z.string().trim().min(1, 'must not be empty');
 
-export const ReturnAddressSchema = z.object({
+/** The postal-address properties `ReturnAddress` and `ShippingInformation` share, each as the swagger types it. */
+const AddressPropertiesSchema = z
+  .object({
+    recipientName: str(),
+    streetAddress1: str(),
+    streetAddress2: str(),
+    city: str(),
+    stateOrProvince: str(),
+    postalCode: str(),
+    countryOrRegion: str(),
+    phone: str(),
+  })
+  .partial();
+
+/** `ReturnAddress`: the address properties and an email, its `required` ones non-empty. */
+export const ReturnAddressSchema = AddressPropertiesSchema.extend({
   recipientName: nonEmpty(),
   streetAddress1: nonEmpty(),
-  streetAddress2: str().optional(),
   city: nonEmpty(),
-  stateOrProvince: str().optional(),
   postalCode: nonEmpty(),
   countryOrRegion: nonEmpty(),
   phone: nonEmpty(),
@@ -38,16 +51,9 @@ export const ReturnShippingSchema = z.object({
 });
 export type ReturnShipping = z.infer<typeof ReturnShippingSchema>;
 
-export const ShippingInformationSchema = z.object({
-  recipientName: str().optional(),
-  streetAddress1: str().optional(),
-  streetAddress2: str().optional(),
-  city: str().optional(),
-  stateOrProvince: str().optional(),
-  postalCode: str().optional(),
-  countryOrRegion: str().optional(),
-  phone: str().optional(),
-  additionalInformation: str().optional(), // readOnly: ignored
+/** `ShippingInformation`: the datacenter's address, which the service fills in (what a client sends is ignored). */
+export const ShippingInformationSchema = AddressPropertiesSchema.extend({
+  additionalInformation: str().optional(), // readOnly
 });
 export type ShippingInformation = z.infer<typeof ShippingInformationSchema>;
 

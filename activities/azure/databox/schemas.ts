@@ -71,9 +71,14 @@ export const AvailableSkusResultSchema = z.object({
   nextLink: z.string().nullish(),
 });
 
-const PackageShippingDetailsSchema = z.object({
+/** `PackageCarrierInfo`, and the readable part of `PackageCarrierDetails` (its account number is a secret). */
+const PackageCarrierInfoSchema = z.object({
   carrierName: z.string().optional(),
   trackingId: z.string().optional(),
+});
+
+/** `PackageShippingDetails`: the carrier's package with a link to follow it. */
+const PackageShippingDetailsSchema = PackageCarrierInfoSchema.extend({
   trackingUrl: z.string().optional(),
 });
 
@@ -144,8 +149,8 @@ export const CustomerDiskJobDetailsSchema = z.object({
   dataCenterCode: z.string().optional(),
   importDiskDetailsCollection: z.record(z.string(), ImportDiskDetailsSchema).optional(),
   copyProgress: z.array(CopyProgressSchema).optional(),
-  deliverToDcPackageDetails: z.object({ carrierName: z.string().optional(), trackingId: z.string().optional() }).optional(),
-  returnToCustomerPackageDetails: z.object({ carrierName: z.string().optional(), trackingId: z.string().optional() }).optional(),
+  deliverToDcPackageDetails: PackageCarrierInfoSchema.optional(),
+  returnToCustomerPackageDetails: PackageCarrierInfoSchema.optional(),
   enableManifestBackup: z.boolean().optional(),
 });
 export type CustomerDiskJobDetails = z.infer<typeof CustomerDiskJobDetailsSchema>;
