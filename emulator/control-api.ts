@@ -6,15 +6,12 @@ import { AdvanceBodySchema } from './jobs-advance';
 import type { JobService } from './jobs';
 import type { LocationCatalogue } from './locations';
 import type { ControlRequest, ControlRoute } from './router';
-import { parseBody } from './schemas';
+import { validBody } from './schemas';
 import type { Store } from './store';
 
 /** Parses a control request's body (`{}` when empty) with a schema; problems name the field. */
 export async function controlBody<T>(r: ControlRequest, schema: z.ZodType<T>): Promise<T> {
-  const raw = (await r.json()) ?? {};
-  const parsed = parseBody(schema, raw);
-  if (!parsed.ok) throw ArmError.validation(parsed.issues, 'InvalidControlRequest');
-  return parsed.value;
+  return validBody(schema, (await r.json()) ?? {}, 'InvalidControlRequest');
 }
 
 const ok = (body: unknown) => ({ status: 200, body });

@@ -11,7 +11,7 @@ import {
   MANIFEST_HASH_RE,
   PutJobParametersSchema,
   UpdateJobParametersSchema,
-  parseBody,
+  validBody,
   type DriveInput,
   type FieldIssue,
   type JobDetailsInput,
@@ -55,9 +55,7 @@ export class JobService extends ArmJobs<StoredJob> {
         'jobName',
       );
     }
-    const parsed = parseBody(PutJobParametersSchema, rawBody);
-    if (!parsed.ok) throw ArmError.validation(parsed.issues);
-    const body = parsed.value;
+    const body = validBody(PutJobParametersSchema, rawBody);
     const issues: FieldIssue[] = [];
     const props: JobDetailsInput = body.properties ?? {};
     if (body.properties === undefined) issues.push({ path: 'properties', message: 'is required' });
@@ -225,9 +223,7 @@ export class JobService extends ArmJobs<StoredJob> {
 
   update(sub: string, rg: string, name: string, rawBody: unknown, caller: Caller): StoredJob {
     const job = this.mustFind(sub, rg, name);
-    const parsed = parseBody(UpdateJobParametersSchema, rawBody);
-    if (!parsed.ok) throw ArmError.validation(parsed.issues);
-    const body = parsed.value;
+    const body = validBody(UpdateJobParametersSchema, rawBody);
     const p = body.properties ?? {};
     const state = job.properties.state;
     const issues: FieldIssue[] = [];

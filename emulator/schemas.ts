@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ArmError } from './errors';
 
 /**
  * Request-body schemas of Microsoft.ImportExport (swagger 2021-01-01 definitions `PutJobParameters`,
@@ -218,4 +219,11 @@ export function parseBody<T>(schema: z.ZodType<T>, input: unknown): { ok: true; 
     ok: false,
     issues: result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
   };
+}
+
+/** The parsed body, or the 400 (`code`) that names every field in error. */
+export function validBody<T>(schema: z.ZodType<T>, input: unknown, code?: string): T {
+  const parsed = parseBody(schema, input);
+  if (!parsed.ok) throw ArmError.validation(parsed.issues, code);
+  return parsed.value;
 }

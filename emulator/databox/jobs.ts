@@ -3,7 +3,7 @@ import { ArmJobs, RESOURCE_GROUP_RE } from '../arm-jobs';
 import { ArmError } from '../errors';
 import { armTimestamp, caseInsensitiveEq } from '../format';
 import type { Caller } from '../http';
-import { parseBody, type FieldIssue } from '../schemas';
+import { validBody, type FieldIssue } from '../schemas';
 import { jobKey, type DataBoxState, type Store } from '../store';
 import { advanceJob, cancelJob, expiryAction, EXPIRY_CANCELLATION_REASON, flags, initialStages, isTerminal, markShipped, type DataBoxAdvance } from './lifecycle';
 import { JOB_RESOURCE_TYPE, type DataBoxJob, type StoredDisk } from './model';
@@ -39,12 +39,6 @@ const MAX_DISKS = 100;
 function withPrincipal(identity: NonNullable<DataBoxJob['identity']>, known?: DataBoxJob['identity']): DataBoxJob['identity'] {
   if (!/SystemAssigned/i.test(identity.type ?? '')) return { ...identity };
   return { ...identity, principalId: known?.principalId ?? randomUUID(), tenantId: known?.tenantId ?? randomUUID() };
-}
-
-function validate<T>(schema: Parameters<typeof parseBody<T>>[0], raw: unknown): T {
-  const parsed = parseBody(schema, raw);
-  if (!parsed.ok) throw ArmError.validation(parsed.issues);
-  return parsed.value;
 }
 
 /** Microsoft.DataBox jobs: validation, the customer-disk status machine's client-facing operations, expiry. */
@@ -134,7 +128,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
   create(sub: string, rg: string, name: string, raw: unknown, caller: Caller): DataBoxJob {
     this.checkResourceGroup(rg);
     this.checkName(name);
-    const body = validate(JobResourceInputSchema, raw);
+    const body = validBody(JobResourceInputSchema, raw);
     const details = body.properties.details;
     const issues: FieldIssue[] = [];
     const region = this.regions.find(body.location);
@@ -189,7 +183,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
   /** Jobs_Update (PATCH): merges what may still change, refuses (409, naming the field) what may not. */
   update(sub: string, rg: string, name: string, raw: unknown, caller: Caller): DataBoxJob {
     const job = this.mustFind(sub, rg, name);
-    const body = validate(JobUpdateInputSchema, raw);
+    const body = validBody(JobUpdateInputSchema, raw);
     const d = body.properties?.details ?? {};
     const f = flags(job);
     const conflicts: FieldIssue[] = [];
@@ -241,7 +235,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
   /** Jobs_MarkDevicesShipped: the inbound carrier and tracking id; repeating the same values changes nothing. */
   markDevicesShipped(sub: string, rg: string, name: string, raw: unknown): void {
     const job = this.mustFind(sub, rg, name);
-    const pkg = validate(MarkDevicesShippedSchema, raw).deliverToDcPackageDetails;
+    const pkg = validBody(MarkDevicesShippedSchema, raw).deliverToDcPackageDetails;
     const known = job.deliverToDcPackageDetails;
     if (known) {
       if (caseInsensitiveEq(known.carrierName, pkg.carrierName) && known.trackingId === pkg.trackingId) return;
@@ -263,7 +257,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
   /** Jobs_Cancel: only while isCancellable. */
   cancel(sub: string, rg: string, name: string, raw: unknown): void {
     const job = this.mustFind(sub, rg, name);
-    const { reason } = validate(CancellationReasonSchema, raw);
+    const { reason } = validBody(CancellationReasonSchema, raw);
     if (!flags(job).isCancellable) {
       throw new ArmError(409, 'InvalidJobState', `Job '${job.name}' is '${job.status}' and can no longer be cancelled (isCancellable is false).`, 'reason');
     }
@@ -286,7 +280,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
 
   mitigate(sub: string, rg: string, name: string, raw: unknown): void {
     const job = this.mustFind(sub, rg, name);
-    const body = validate(MitigateSchema, raw);
+    const body = validBody(MitigateSchema, raw);
     const code = body.customerResolutionCode ?? Object.values(body.serialNumberCustomerResolutionMap ?? {})[0];
     if (code === undefined) throw ArmError.field('customerResolutionCode', 'or serialNumberCustomerResolutionMap is required');
     job.lastMitigationActionOnJob = { actionDateTimeInUtc: armTimestamp(this.store.now()), isPerformedByCustomer: true, customerResolution: code };
@@ -297,7 +291,7 @@ export class DataBoxJobs extends ArmJobs<DataBoxJob> {
 
   bookShipmentPickUp(sub: string, rg: string, name: string, raw: unknown): { confirmationNumber: string; readyByTime: string } {
     this.mustFind(sub, rg, name);
-    const body = validate(ShipmentPickUpSchema, raw);
+    const body = validBody(ShipmentPickUpSchema, raw);
     return { confirmationNumber: randomUUID().slice(0, 8).toUpperCase(), readyByTime: body.startTime };
   }
 

@@ -1,5 +1,5 @@
 import { ArmError } from '../errors';
-import { parseBody } from '../schemas';
+import { validBody } from '../schemas';
 import type { Store } from '../store';
 import type { Region, RegionCatalogue } from './regions';
 import {
@@ -11,12 +11,6 @@ import {
   type SkuName,
   type ValidationInput,
 } from './schemas';
-
-function validate<T>(schema: Parameters<typeof parseBody<T>>[0], raw: unknown): T {
-  const parsed = parseBody(schema, raw);
-  if (!parsed.ok) throw ArmError.validation(parsed.issues);
-  return parsed.value;
-}
 
 const SUCCESS = { code: 'Success', target: 'KeyEncryptionKey', details: [], additionalInfo: [] };
 
@@ -43,7 +37,7 @@ export class DataBoxService {
 
   availableSkus(location: string, raw: unknown): { value: unknown[] } {
     const region = this.region(location, 'location');
-    const body = validate(AvailableSkuRequestSchema, raw);
+    const body = validBody(AvailableSkuRequestSchema, raw);
     const skus = body.skuNames ?? [...SKU_NAMES];
     const serving = this.regions.serving(region).name;
     return {
@@ -66,7 +60,7 @@ export class DataBoxService {
 
   regionConfiguration(location: string, raw: unknown): Record<string, unknown> {
     this.region(location, 'location');
-    const body = validate(RegionConfigurationRequestSchema, raw);
+    const body = validBody(RegionConfigurationRequestSchema, raw);
     if (Object.keys(body).length === 0) {
       throw ArmError.field('body', 'must ask for at least one of scheduleAvailabilityRequest, transportAvailabilityRequest, datacenterAddressRequest, deviceCapabilityRequest');
     }
@@ -110,7 +104,7 @@ export class DataBoxService {
 
   validateInputs(location: string, raw: unknown): Record<string, unknown> {
     this.region(location, 'location');
-    const body = validate(ValidationRequestSchema, raw);
+    const body = validBody(ValidationRequestSchema, raw);
     const items = body.individualRequestDetails.map((v) => this.validateOne(location, v));
     const allValid = items.every((i) => i.status === undefined || i.status === 'Valid');
     return { properties: { individualResponseDetails: items, status: allValid ? 'AllValidToProceed' : 'InputsRevisitRequired' } };
@@ -118,7 +112,7 @@ export class DataBoxService {
 
   validateAddress(location: string, raw: unknown): Record<string, unknown> {
     this.region(location, 'location');
-    const body = validate(ValidateAddressSchema, raw);
+    const body = validBody(ValidateAddressSchema, raw);
     return { properties: { validationType: 'ValidateAddress', validationStatus: 'Valid', alternateAddresses: [{ ...body.shippingAddress }] } };
   }
 }
