@@ -1,5 +1,5 @@
 /**
- * Compiles the multi-buffer MD5 kernel (md5x8.as) with AssemblyScript into node_modules/.cache
+ * Compiles the multi-buffer MD5 kernel (md5x4.as) with AssemblyScript into node_modules/.cache
  * (see kernel.ts). Run at install: `tsx activities/prepare/md5/build.ts`. Idempotent: does
  * nothing when the binary for the current source and compiler exists. Exit 0 even when the
  * compiler fails, because preparation then falls back to node:crypto (a warning says so).
@@ -24,7 +24,7 @@ interface Asc {
 const ASC_MODULE = 'assemblyscript/asc';
 
 // asc compiles only files named *.ts; the source is kept as .as so that tsc and eslint leave it alone.
-const VIRTUAL_ENTRY = 'md5x8.ts';
+const VIRTUAL_ENTRY = 'md5x4.ts';
 
 async function main(): Promise<void> {
   const out = kernelFile();
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const asc = (await import(ASC_MODULE)) as Asc;
   const stderr: string[] = [];
   let binary: Uint8Array | undefined;
-  const result = await asc.main([VIRTUAL_ENTRY, ...ASC_FLAGS, '--outFile', 'md5x8.wasm'], {
+  const result = await asc.main([VIRTUAL_ENTRY, ...ASC_FLAGS, '--outFile', 'md5x4.wasm'], {
     readFile: (name, baseDir) => (name === VIRTUAL_ENTRY ? fs.readFileSync(KERNEL_SOURCE, 'utf8') : fs.existsSync(path.join(baseDir, name)) ? fs.readFileSync(path.join(baseDir, name), 'utf8') : null),
     writeFile: (name, contents) => {
       if (name.endsWith('.wasm') && typeof contents !== 'string') binary = contents;

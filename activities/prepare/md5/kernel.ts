@@ -5,14 +5,14 @@ import { debuglog } from 'node:util';
 import { wasm, type KernelModule } from './wasm';
 
 /**
- * Where the multi-buffer MD5 kernel (md5x8.as, AssemblyScript) is compiled to, and how it is
+ * Where the multi-buffer MD5 kernel (md5x4.as, AssemblyScript) is compiled to, and how it is
  * loaded. The binary is built at install (build.ts) into node_modules/.cache, never committed;
  * its name carries a digest of the source and the compiler flags, so a stale build is never used.
  */
 
-export const KERNEL_SOURCE = path.join(__dirname, 'md5x8.as');
-/** Eight 4 MiB lane buffers plus padding room, below them the digests, words and constants: 521 pages of 64 KiB. */
-export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '521', '--maximumMemory', '521'] as const;
+export const KERNEL_SOURCE = path.join(__dirname, 'md5x4.as');
+/** Four 4 MiB lane buffers plus padding room, below them the digests, words and constants: 261 pages of 64 KiB. */
+export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', '--initialMemory', '261', '--maximumMemory', '261'] as const;
 const CACHE_DIR = path.join(__dirname, '..', '..', '..', 'node_modules', '.cache', 'aio-md5');
 export const debug = debuglog('prepare');
 
@@ -28,7 +28,7 @@ function compilerVersion(): string {
 /** The path the kernel for the current source, compiler and flags is (or would be) built at. */
 export function kernelFile(): string {
   const digest = createHash('sha256').update(fs.readFileSync(KERNEL_SOURCE)).update(compilerVersion()).update(ASC_FLAGS.join(' ')).digest('hex').slice(0, 16);
-  return path.join(CACHE_DIR, `md5x8-${digest}.wasm`);
+  return path.join(CACHE_DIR, `md5x4-${digest}.wasm`);
 }
 
 let loaded: KernelModule | null | undefined;
