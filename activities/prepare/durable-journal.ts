@@ -1,14 +1,7 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Journal, JournalRecord } from './journal';
+import type { FileSystemSyncer } from './file-system-sync';
 
-const execFileAsync = promisify(execFile);
 const SYNCFS_INTERVAL_MS = 250;
-
-export function canSyncFileSystems(drivePaths: string[]): boolean {
-  if (process.platform !== 'linux') return false;
-  return drivePaths.every((p) => spawnSync('sync', ['-f', p], { stdio: 'ignore' }).status === 0);
-}
 
 /**
  * Journals finished ranges only once their bytes are durable: with syncfs, each round syncs the
@@ -16,19 +9,21 @@ export function canSyncFileSystems(drivePaths: string[]): boolean {
  * them, while the workers keep copying.
  */
 export class DurableJournal {
-  private pending: { rec: JournalRecord; drive: string | null }[] = [];
+  private pending: { rec: JournalRecord; drive: number | null }[] = [];
   private lastRound = 0;
   private draining = false;
   private wake: (() => void) | undefined;
   private flushing: Promise<void> | undefined;
   private error: unknown;
 
+  /** `syncer` null: the workers fdatasync each file themselves (or nothing is made durable). */
   constructor(
     private readonly journal: Journal,
-    private readonly syncfs: boolean,
+    private readonly syncer: FileSystemSyncer | null,
   ) {}
 
-  add(rec: JournalRecord, drive: string | null): void {
+  /** `drive`: index of the drive the record's bytes were written to, or null when none were written. */
+  add(rec: JournalRecord, drive: number | null): void {
     this.pending.push({ rec, drive });
     this.kick();
   }
@@ -48,7 +43,7 @@ export class DurableJournal {
       while (this.pending.length) {
         // A syncfs also walks the file system's inodes (and flushes other writers' data on a shared one): at most one per interval.
         const wait = this.lastRound + SYNCFS_INTERVAL_MS - Date.now();
-        if (this.syncfs && !this.draining && wait > 0)
+        if (this.syncer && !this.draining && wait > 0)
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, wait);
             this.wake = () => {
@@ -59,9 +54,10 @@ export class DurableJournal {
         this.wake = undefined;
         this.lastRound = Date.now();
         const round = this.pending.splice(0);
-        if (this.syncfs) {
-          const drives = [...new Set(round.map((r) => r.drive).filter((d): d is string => d !== null))];
-          await Promise.all(drives.map((d) => execFileAsync('sync', ['-f', d])));
+        const syncer = this.syncer;
+        if (syncer) {
+          const drives = new Set(round.map((r) => r.drive).filter((d): d is number => d !== null));
+          await Promise.all([...drives].map((d) => syncer.sync(d)));
         }
         for (const r of round) this.journal.append(r.rec);
         this.journal.commit();

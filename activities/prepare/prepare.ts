@@ -25,7 +25,8 @@ import { inventory, inventoryDigest } from './inventory';
 import { getOrigin, setOrigin } from './origin';
 import { CopyJobError, CopyPool, type BatchReply, type CopyItem } from './pool';
 import type { DriveIdDeps } from './driveid';
-import { DurableJournal, canSyncFileSystems } from './durable-journal';
+import { DurableJournal } from './durable-journal';
+import { FileSystemSyncer, canSyncFileSystems } from './file-system-sync';
 import { batchesOf, interleave, runQueue } from './scheduling';
 
 /** Bytes per unit of work handed to a worker (a multiple of the 4 MiB block size). */
@@ -203,7 +204,8 @@ async function execute(
   const writesDrives = copy || files.some((f) => f.kind === 'aux');
   // One syncfs per drive per journal commit (as `cp && sync` does) instead of one fdatasync per file.
   const syncfs = syncData && writesDrives && canSyncFileSystems(plan.drives.map((d) => d.path));
-  const durable = new DurableJournal(journal, syncfs);
+  const syncer = syncfs ? new FileSystemSyncer(plan.drives.map((d) => d.path)) : null;
+  const durable = new DurableJournal(journal, syncer);
   log(`copying with ${poolSize} workers, MD5 by ${pool.hasher === 'simd' ? 'the multi-buffer SIMD kernel' : 'node:crypto'}, data made durable by ${!syncData ? 'nothing (--no-sync)' : syncfs ? 'syncfs per drive' : 'fdatasync per file'}`);
 
   const isFileDone = (fi: number) => (segs[fi] ?? []).every((s) => done[fi]?.has(s.offset));
@@ -273,7 +275,7 @@ async function execute(
       const whole = f.kind === 'aux' ? (hashes[0] ?? EMPTY_MD5) : undefined;
       if (f.kind === 'aux' && whole !== f.hash) throw new SourceReadError(`${f.src} changed since it was validated (MD5 ${whole ?? '?'} ≠ ${f.hash ?? '?'})`, f.src, false);
       const rec: JournalRecord = whole === undefined ? { t: 'seg', f: s.file, o: s.offset, h: hashes } : { t: 'seg', f: s.file, o: s.offset, h: hashes, w: whole };
-      durable.add(rec, copy || f.kind === 'aux' ? (plan.drives[f.drive]?.path ?? null) : null);
+      durable.add(rec, copy || f.kind === 'aux' ? f.drive : null);
       done[s.file]?.set(s.offset, whole === undefined ? { h: hashes } : { h: hashes, w: whole });
       progress.bytesDone += s.length;
       if (isFileDone(s.file)) progress.filesDone++;
@@ -297,6 +299,7 @@ async function execute(
   } finally {
     await pool.close();
     await durable.drain().catch(() => undefined);
+    syncer?.close();
   }
   if (opts.signal?.aborted) throw new PrepareCancelledError();
 
