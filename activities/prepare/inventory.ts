@@ -38,7 +38,6 @@ function errno(e: unknown): string {
 function checkReadable(p: string): string | undefined {
   try {
     fs.closeSync(fs.openSync(p, 'r'));
-    fs.accessSync(p, fs.constants.R_OK);
     return undefined;
   } catch (e) {
     return errno(e);
@@ -61,12 +60,33 @@ export function realOr(p: string): string {
   }
 }
 
+/** A file's identity (device and inode), to recognise the journal and the drives' own files without resolving every walked path. */
+const identity = (st: fs.Stats) => `${st.dev}:${st.ino}`;
+
+/** What a walk leaves out: the journal directory, and each drive's manifest, its temporaries and the aux folder. */
+interface Exclusions {
+  /** Identities of the journal directory and of the drives' manifests and aux folders (those that exist). */
+  files: Set<string>;
+  /** Identities of the drives' root directories (where a manifest's temporaries are). */
+  driveDirs: Set<string>;
+}
+
+function isExcluded(ex: Exclusions, st: fs.Stats, name: string, dirIdentity: string): boolean {
+  return ex.files.has(identity(st)) || (ex.driveDirs.has(dirIdentity) && name.startsWith(`${MANIFEST_FILE_NAME}.tmp`));
+}
+
+interface Walked {
+  abs: string;
+  rel: string;
+  st: fs.Stats;
+}
+
 /**
  * Walks a directory (sorted, deterministic). Symbolic links to files inside the walked tree are
  * followed; links to directories, and links that lead out of the tree (to /etc, another data set),
  * are refused: the data set is what BasePath contains, nothing else.
  */
-function walk(dir: string, relBase: string, root: string, out: { abs: string; rel: string }[], problems: string[], exclude: (abs: string) => boolean): void {
+function walk(dir: string, dirIdentity: string, relBase: string, root: string, out: Walked[], problems: string[], ex: Exclusions): void {
   let names: string[];
   try {
     names = fs.readdirSync(dir).sort();
@@ -76,29 +96,29 @@ function walk(dir: string, relBase: string, root: string, out: { abs: string; re
   }
   for (const name of names) {
     const abs = path.join(dir, name);
-    if (exclude(abs)) continue;
     const rel = relBase ? `${relBase}/${name}` : name;
     let st: fs.Stats;
     try {
       st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) {
         const target = fs.realpathSync(abs);
+        st = fs.statSync(abs);
+        if (isExcluded(ex, st, path.basename(target), identity(fs.statSync(path.dirname(target))))) continue;
         if (!isUnder(target, root)) {
           problems.push(`${abs} is a symbolic link to ${target}, outside BasePath (not followed; list its target in the data set if it belongs there)`);
           continue;
         }
-        st = fs.statSync(abs);
         if (st.isDirectory()) {
           problems.push(`${abs} is a symbolic link to a directory (not followed; list its target in the data set instead)`);
           continue;
         }
-      }
+      } else if (isExcluded(ex, st, name, dirIdentity)) continue;
     } catch (e) {
       problems.push(`${abs} ${errno(e)}`);
       continue;
     }
-    if (st.isDirectory()) walk(abs, rel, root, out, problems, exclude);
-    else if (st.isFile()) out.push({ abs, rel });
+    if (st.isDirectory()) walk(abs, identity(st), rel, root, out, problems, ex);
+    else if (st.isFile()) out.push({ abs, rel, st });
     else problems.push(`${abs} is not a regular file`);
   }
 }
@@ -144,14 +164,22 @@ export function inventory(req: PrepareRequest): Inventory {
 
   const candidates: Candidate[] = [];
   const aux = new Map<string, { hash: string; size: number; mtimeMs: number }>();
-  const isExcluded = (abs: string) => {
-    const r = realOr(abs);
-    if (r === journalReal) return true;
-    for (const d of driveReal) {
-      if (r === path.join(d, MANIFEST_FILE_NAME) || r === path.join(d, AUX_DIR) || r.startsWith(path.join(d, MANIFEST_FILE_NAME) + '.tmp')) return true;
+  const identityOf = (p: string) => {
+    try {
+      return identity(fs.statSync(p));
+    } catch {
+      return undefined;
     }
-    return false;
   };
+  const exclusions: Exclusions = { files: new Set(), driveDirs: new Set() };
+  for (const p of [journalReal, ...driveReal.flatMap((d) => [path.join(d, MANIFEST_FILE_NAME), path.join(d, AUX_DIR)])]) {
+    const id = identityOf(p);
+    if (id) exclusions.files.add(id);
+  }
+  for (const d of driveReal) {
+    const id = identityOf(d);
+    if (id) exclusions.driveDirs.add(id);
+  }
 
   req.dataset.forEach((entry, ei) => {
     const at = locator(entry, 'dataset', ei);
@@ -190,7 +218,7 @@ export function inventory(req: PrepareRequest): Inventory {
     }
 
     const isDir = entry.basePath.endsWith('/');
-    const files: { abs: string; rel: string }[] = [];
+    const files: Walked[] = [];
     let st: fs.Stats | undefined;
     try {
       st = fs.statSync(entry.basePath);
@@ -211,7 +239,7 @@ export function inventory(req: PrepareRequest): Inventory {
         if (inside.length) return;
       }
       const problems: string[] = [];
-      walk(dir, '', root, files, problems, isExcluded);
+      walk(dir, identity(st), '', root, files, problems, exclusions);
       for (const p of problems) errors.push(new PrepareInputError(at('BasePath'), p));
     } else {
       if (st.isDirectory()) {
@@ -222,7 +250,7 @@ export function inventory(req: PrepareRequest): Inventory {
         errors.push(new PrepareInputError(at('BasePath'), `source ${entry.basePath} is not a regular file`));
         return;
       }
-      files.push({ abs: entry.basePath, rel: path.basename(entry.basePath) });
+      files.push({ abs: entry.basePath, rel: path.basename(entry.basePath), st });
     }
     const prefixMode = entry.dstBlobPathOrPrefix.endsWith('/');
     for (const f of files) {
@@ -232,13 +260,7 @@ export function inventory(req: PrepareRequest): Inventory {
         errors.push(new PrepareInputError(at('DstBlobPathOrPrefix'), `${f.abs}: ${problem}`));
         continue;
       }
-      let fst: fs.Stats;
-      try {
-        fst = fs.statSync(f.abs);
-      } catch (e) {
-        errors.push(new PrepareInputError(at('BasePath'), `source ${f.abs} ${errno(e)}`));
-        continue;
-      }
+      const fst = f.st;
       const unreadable = checkReadable(f.abs);
       if (unreadable) {
         errors.push(new PrepareInputError(at('BasePath'), `source ${f.abs} ${unreadable}`));

@@ -142,9 +142,23 @@ export async function prepareDrives(reqIn: PrepareRequest, opts: PrepareOptions 
         errors.push(new PrepareInputError({ file: d.path, field: 'DriveLetter', row: di + 1 }, `drive already has a ${MANIFEST_FILE_NAME} (prepared before?); use an empty drive or the preparation's original id`));
     }
     if (req.mode === 'copy') {
+      // One listing per destination directory rather than one stat per file; most do not exist yet.
+      const listings = new Map<string, Set<string>>();
+      const listing = (dir: string) => {
+        let names = listings.get(dir);
+        if (!names) {
+          try {
+            names = new Set(fs.readdirSync(dir));
+          } catch {
+            names = new Set();
+          }
+          listings.set(dir, names);
+        }
+        return names;
+      };
       for (const f of plan.files) {
         const dp = destPath(plan, f);
-        if (fs.existsSync(dp)) errors.push(new PrepareInputError({ file: dp }, `would overwrite an existing file on the drive (${f.src})`));
+        if (listing(path.dirname(dp)).has(path.basename(dp))) errors.push(new PrepareInputError({ file: dp }, `would overwrite an existing file on the drive (${f.src})`));
       }
     }
     if (errors.length) throw new PrepareInputErrors(errors);
