@@ -268,19 +268,23 @@ async function execute(
     }
     emit();
 
-    // 4. Copy + hash the rest: batches of ranges, the drives interleaved so that all are written at once.
-    const perDrive = plan.drives.map(() => [] as { seg: Seg; item: CopyItem }[]);
+    // 4. Copy + hash the rest: batches of ranges, the drives interleaved so that all are written at once, and on
+    // each drive the files' ranges interleaved too: writers of one file take turns on its inode lock (spinning for
+    // it), so the workers at any moment should be writing different files.
+    const perDrive = plan.drives.map(() => [] as { seg: Seg; item: CopyItem }[][]);
     for (let fi = 0; fi < files.length; fi++) {
       const f = files[fi] as PlannedFile;
+      const ranges: { seg: Seg; item: CopyItem }[] = [];
       for (const s of segs[fi] ?? []) {
         if (done[fi]?.has(s.offset)) continue;
         let dst = copy || f.kind === 'aux' ? destPath(plan, f) : null;
         if (dst === f.src) dst = null;
         const item: CopyItem = { src: f.src, dst, offset: s.offset, length: s.length, blockSize: plan.blockSize, fileSize: f.size, mtimeMs: f.mtimeMs, sync: syncData && !syncfs };
-        perDrive[f.drive]?.push({ seg: s, item });
+        ranges.push({ seg: s, item });
       }
+      if (ranges.length) perDrive[f.drive]?.push(ranges);
     }
-    const batches = interleave(perDrive.map(batchesOf));
+    const batches = interleave(perDrive.map((fileRanges) => batchesOf(interleave(fileRanges))));
     const remaining = batches.reduce((n, b) => n + b.length, 0);
     if (remaining) log(`${remaining} ranges in ${batches.length} batches to ${copy ? 'copy and hash' : 'hash'}`);
     const record = (s: Seg, hashes: string[]) => {

@@ -22,10 +22,14 @@ export function batchesOf<T extends { item: CopyItem }>(list: T[]): T[][] {
   return out;
 }
 
-/** Round-robin over the drives' batch lists. */
+/** Round-robin over lists (the drives' batches, a drive's files' ranges); linear in the items, however uneven the lists. */
 export function interleave<T>(lists: T[][]): T[] {
   const out: T[] = [];
-  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  let live = lists.filter((l) => l.length > 0);
+  for (let i = 0; live.length; i++) {
+    for (const l of live) out.push(l[i] as T);
+    live = live.filter((l) => i + 1 < l.length);
+  }
   return out;
 }
 

@@ -73,11 +73,11 @@ function build(bundle: string): void {
  * stale; null (with the reason in NODE_DEBUG=prepare) when it cannot be built, and the worker
  * then runs from its TypeScript source through tsx.
  */
-export function copyWorkerBundle(): string | null {
-  if (isCurrent(BUNDLE)) return BUNDLE;
+export function copyWorkerBundle(bundle = BUNDLE): string | null {
+  if (isCurrent(bundle)) return bundle;
   try {
-    build(BUNDLE);
-    return BUNDLE;
+    build(bundle);
+    return bundle;
   } catch (e) {
     debug('cannot bundle the copy worker (%s); its threads start through tsx instead', (e as Error).message);
     return null;

@@ -8,7 +8,7 @@
  *
  * Memory layout (fixed, no allocator): four lane buffers of LANE_CAPACITY bytes, each followed
  * by room for the MD5 padding; the four 16-byte digests at DIGESTS; the transposed message words
- * of the current block at WORDS; the round constants (static data, below 1 KiB). The host reads
+ * of the current block at WORDS; the round constants (static data, below DIGESTS). The host reads
  * data straight into the lane buffers, writes it to the drive from there and then calls hash4,
  * so the bytes are never copied.
  */
