@@ -82,11 +82,18 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * Batches sent to a worker ahead of its replies. With one, a worker that finishes while the main
+ * thread is busy (an fdatasync of the journal, writing a manifest) waits for it to hand out the
+ * next batch; with two, the next one is already in the worker's message queue.
+ */
+const BATCHES_PER_WORKER = 2;
+
 export class CopyPool {
-  private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
   private readonly queue: Pending[] = [];
-  private readonly running = new Map<Worker, Pending>();
+  /** Batches sent to each live worker and not answered yet, oldest first (a worker answers in order). */
+  private readonly running = new Map<Worker, Pending[]>();
   private nextId = 1;
   private closed = false;
   /** Which hasher the workers use (for diagnostics). */
@@ -106,7 +113,7 @@ export class CopyPool {
         if (!this.closed) this.onWorkerDeath(w, new Error(`copy worker exited with code ${code}`));
       });
       this.all.push(w);
-      this.idle.push(w);
+      this.running.set(w, []);
     }
   }
 
@@ -120,40 +127,45 @@ export class CopyPool {
     });
   }
 
+  /** Sends queued batches to the least busy workers, up to BATCHES_PER_WORKER each. */
   private pump(): void {
-    while (this.idle.length && this.queue.length) {
-      const w = this.idle.pop() as Worker;
+    while (this.queue.length) {
+      let target: Pending[] | undefined;
+      let worker: Worker | undefined;
+      for (const [w, sent] of this.running)
+        if (sent.length < BATCHES_PER_WORKER && (!target || sent.length < target.length)) {
+          target = sent;
+          worker = w;
+        }
+      if (!target || !worker) return;
       const p = this.queue.shift() as Pending;
-      this.running.set(w, p);
+      target.push(p);
       const req: WorkerRequest = { id: p.id, items: p.items };
-      w.postMessage(req);
+      worker.postMessage(req);
     }
   }
 
   private onReply(w: Worker, m: WorkerReply): void {
-    const p = this.running.get(w);
-    this.running.delete(w);
-    this.idle.push(w);
-    if (p && p.id === m.id) p.resolve(m.failure ? { results: m.results, failure: m.failure } : { results: m.results });
+    const sent = this.running.get(w) ?? [];
+    const i = sent.findIndex((p) => p.id === m.id);
+    const p = i >= 0 ? sent.splice(i, 1)[0] : undefined;
+    if (p) p.resolve(m.failure ? { results: m.results, failure: m.failure } : { results: m.results });
     this.pump();
   }
 
   private onWorkerDeath(w: Worker, e: Error): void {
-    const p = this.running.get(w);
+    const sent = this.running.get(w) ?? [];
     this.running.delete(w);
     const i = this.all.indexOf(w);
     if (i >= 0) this.all.splice(i, 1);
-    const j = this.idle.indexOf(w);
-    if (j >= 0) this.idle.splice(j, 1);
-    if (p) p.reject(e);
+    for (const p of sent) p.reject(e);
     if (this.all.length === 0) for (const q of this.queue.splice(0)) q.reject(new Error('all copy workers died'));
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const q of this.queue.splice(0)) q.reject(new Error('pool closed'));
-    for (const [, p] of this.running) p.reject(new Error('pool closed'));
-    this.running.clear();
+    for (const sent of this.running.values()) for (const p of sent.splice(0)) p.reject(new Error('pool closed'));
     await Promise.all(this.all.map((w) => w.terminate()));
   }
 }
