@@ -17,6 +17,20 @@ import type { BatchReply, CopyFailure, CopyItem, CopyWorkerData, WorkerReply, Wo
 /** FAT's 2 s is the coarsest modification-time granularity among the file systems a source may be on. */
 const RACY_MS = 2500;
 
+/**
+ * Ranges of at least this many bytes are written with O_DIRECT, in multiples of DIRECT_ALIGN from
+ * the kernel's page-aligned lane buffers: straight to the drive instead of being copied into the
+ * page cache and written back later, which cost more CPU than hashing (measured here: 2 GB of large
+ * files, 1.9-2.9 s of CPU buffered plus writeback, 0.46 s with O_DIRECT). Small files stay buffered:
+ * a direct write waits for the disk, and many small ones would each pay a seek. The unaligned tail
+ * of a range goes through the ordinary descriptor; durability is unchanged (syncfs or fdatasync
+ * still follows, and flushes the drive's cache).
+ */
+const DIRECT_MIN_BYTES = 4 * 1024 * 1024;
+const DIRECT_ALIGN = 4096;
+/** Devices (st_dev) where O_DIRECT was refused (tmpfs, some FUSE file systems): written buffered from then on. */
+const noDirect = new Set<number>();
+
 const hasher = createBlockHasher((workerData as CopyWorkerData).kernel);
 
 class ItemFailure extends Error {
@@ -77,6 +91,24 @@ function openDestination(dst: string): number {
   }
 }
 
+/** An O_DIRECT descriptor for the destination, or undefined where its file system does not take O_DIRECT. */
+function openDirect(dst: string, dfd: number): number | undefined {
+  const dev = fs.fstatSync(dfd).dev;
+  if (noDirect.has(dev)) return undefined;
+  try {
+    return fs.openSync(dst, fs.constants.O_WRONLY | fs.constants.O_DIRECT);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw fail('destination', e, `open ${dst}`);
+    noDirect.add(dev);
+    return undefined;
+  }
+}
+
+function writeFully(fd: number, buf: Buffer, offset: number, length: number, position: number): void {
+  let w = 0;
+  while (w < length) w += fs.writeSync(fd, buf, offset + w, length - w, position + w);
+}
+
 function runBatch(items: CopyItem[]): BatchReply {
   const hashes: string[][] = items.map(() => []);
   const slots: Slot[] = [];
@@ -91,6 +123,7 @@ function runBatch(items: CopyItem[]): BatchReply {
     if (item.blockSize <= 0 || item.blockSize > LANE_CAPACITY) throw new Error(`block size ${item.blockSize} is outside 1..${LANE_CAPACITY}`);
     let sfd: number | undefined;
     let dfd: number | undefined;
+    let direct: number | undefined;
     try {
       try {
         sfd = fs.openSync(item.src, 'r');
@@ -103,6 +136,7 @@ function runBatch(items: CopyItem[]): BatchReply {
       if (item.mtimeMs !== undefined && fs.fstatSync(sfd).mtimeMs !== item.mtimeMs)
         throw changed(`${item.src} was modified after the preparation was planned (modification time ${new Date(fs.fstatSync(sfd).mtimeMs).toISOString()}, planned ${new Date(item.mtimeMs).toISOString()})`);
       if (item.dst !== null) dfd = openDestination(item.dst);
+      if (item.dst !== null && dfd !== undefined && item.length >= DIRECT_MIN_BYTES && hasher.pageAligned) direct = openDirect(item.dst, dfd);
       const end = item.offset + item.length;
       let block = 0;
       for (let pos = item.offset; pos < end; pos += item.blockSize, block++) {
@@ -113,8 +147,19 @@ function runBatch(items: CopyItem[]): BatchReply {
         if (got < want) throw changed(`${item.src} is shorter than expected (${pos + got} of ${item.fileSize} bytes): it changed during the preparation`);
         if (dfd !== undefined) {
           try {
-            let w = 0;
-            while (w < got) w += fs.writeSync(dfd, lane, w, got - w, pos + w);
+            let aligned = direct !== undefined && pos % DIRECT_ALIGN === 0 ? got - (got % DIRECT_ALIGN) : 0;
+            if (aligned > 0 && direct !== undefined) {
+              try {
+                writeFully(direct, lane, 0, aligned, pos);
+              } catch (e) {
+                if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+                noDirect.add(fs.fstatSync(dfd).dev);
+                fs.closeSync(direct);
+                direct = undefined;
+                aligned = 0;
+              }
+            }
+            writeFully(dfd, lane, aligned, got - aligned, pos + aligned);
           } catch (e) {
             throw fail('destination', e, `write ${item.dst ?? ''} at offset ${pos}`);
           }
@@ -134,6 +179,7 @@ function runBatch(items: CopyItem[]): BatchReply {
     } finally {
       if (sfd !== undefined) fs.closeSync(sfd);
       if (dfd !== undefined) fs.closeSync(dfd);
+      if (direct !== undefined) fs.closeSync(direct);
     }
   };
 

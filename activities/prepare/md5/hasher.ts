@@ -9,6 +9,8 @@ import { wasm, type KernelModule } from './wasm';
 export interface BlockHasher {
   readonly kind: 'simd' | 'node:crypto';
   readonly lanes: readonly Buffer[];
+  /** Whether the lanes start on page boundaries (so they can be written with O_DIRECT). */
+  readonly pageAligned: boolean;
   /** Upper-case hex MD5 of lanes[i][0, lengths[i]) for each given length (at most four). */
   hash(lengths: readonly number[]): string[];
 }
@@ -31,6 +33,8 @@ function checkLengths(lengths: readonly number[]): void {
 
 class SimdBlockHasher implements BlockHasher {
   readonly kind = 'simd' as const;
+  // A WebAssembly memory is page-aligned, and the kernel places its lanes at multiples of 64 KiB in it.
+  readonly pageAligned = true;
   readonly lanes: readonly Buffer[];
   private readonly digests: Buffer;
 
@@ -52,6 +56,7 @@ class SimdBlockHasher implements BlockHasher {
 
 class CryptoBlockHasher implements BlockHasher {
   readonly kind = 'node:crypto' as const;
+  readonly pageAligned = false;
   readonly lanes = Array.from({ length: LANES }, () => Buffer.allocUnsafe(LANE_CAPACITY));
 
   hash(lengths: readonly number[]): string[] {
