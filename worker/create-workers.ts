@@ -45,13 +45,16 @@ export async function registerSearchAttributes(connection: Connection, namespace
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles the workflow code once per process (webpack takes seconds); plugins (tracing) add their interceptors. */
 export function workflowBundle(plugins: WorkerPlugin[] = []): Promise<WorkflowBundleWithSourceMap> {
-  if (plugins.length > 0) return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, plugins });
-  bundlePromise ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
+  const build = (): Promise<WorkflowBundleWithSourceMap> =>
+    bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      plugins,
+      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+    });
+  if (plugins.length > 0) return build();
+  bundlePromise ??= build();
   return bundlePromise;
 }
 
