@@ -10,7 +10,6 @@ import {
   type PreparedDrive,
 } from '../../common/prepare-contract';
 import {
-  InsufficientCapacityError,
   JournalMismatchError,
   PrepareCancelledError,
   PrepareInputError,
@@ -20,10 +19,11 @@ import {
 import { Journal, removeStaleTemporaries, writeFileDurably, type JournalRecord } from './journal';
 import { MANIFEST_FILE_API_PATH, MANIFEST_FILE_NAME, buildManifest, type ManifestBlob } from './manifest';
 import { blockId, toManifestPath } from './names';
-import { buildPlan, requestDigest, type Plan, type PlannedDrive, type PlannedFile } from './plan';
+import { buildPlan, requestDigest, type Plan, type PlannedFile } from './plan';
 import { inventory, inventoryDigest } from './inventory';
 import { getOrigin, setOrigin } from './origin';
 import { CopyJobError, CopyPool, type BatchReply, type CopyItem } from './pool';
+import { destPath, driveWriteError, mapJobError } from './copy-errors';
 import type { DriveIdDeps } from './driveid';
 import { DurableJournal } from './durable-journal';
 import { FileSystemSyncer, canSyncFileSystems } from './file-system-sync';
@@ -74,41 +74,6 @@ function validateRequest(reqIn: PrepareRequest): PrepareRequest {
     if (o) setOrigin(d, o);
   });
   return req;
-}
-
-function destPath(plan: Plan, f: PlannedFile): string {
-  const d = plan.drives[f.drive];
-  if (!d) throw new Error(`plan: drive ${f.drive} missing`);
-  return path.join(d.path, ...f.rel.split('/'));
-}
-
-function driveWriteError(e: unknown, d: PlannedDrive, what: string, bytes: number): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  const msg = (e as Error).message;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new InsufficientCapacityError(`drive ${d.path} (DriveId ${d.driveId}) is full: ${what} failed: ${msg}`, bytes);
-  return new Error(`drive ${d.path} (DriveId ${d.driveId}): ${what} failed: ${msg}`);
-}
-
-function mapJobError(e: unknown, plan: Plan, f: PlannedFile): Error {
-  if (e instanceof CopyJobError) {
-    if (e.side === 'source') {
-      const permanent = ['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ESHRUNK', 'ECHANGED', 'ENOTDIR'].includes(e.code ?? '');
-      if (e.code === 'ECHANGED' || e.code === 'ESHRUNK') {
-        // The drive copy of a changing file would match neither its old nor its new content: never leave it looking valid.
-        const dst = destPath(plan, f);
-        if (plan.mode === 'copy' && dst !== f.src) fs.rmSync(dst, { force: true });
-        return new SourceReadError(
-          `source ${f.src} changed while the preparation was copying it (${e.message}); its copy on the drive was removed. Stop whatever writes to the data set, then prepare again`,
-          f.src,
-          false,
-        );
-      }
-      return new SourceReadError(`cannot read source ${f.src}: ${e.message}`, f.src, !permanent);
-    }
-    const d = plan.drives[f.drive];
-    if (d) return driveWriteError(Object.assign(new Error(e.message), { code: e.code }), d, `writing ${f.rel}`, f.size);
-  }
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 /**
