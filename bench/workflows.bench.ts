@@ -225,8 +225,8 @@ async function main(): Promise<void> {
   });
   let waiting = 0;
   for (;;) {
-    waiting = 0;
-    for await (const _ of client.workflow.list({ query: `ImportJobStep = 'awaiting-shipping' AND WorkflowId STARTS_WITH 'import-job-park-'` })) waiting++;
+    // A count, not a listing: listing thousands of workflows every two seconds loads the server being measured.
+    ({ count: waiting } = await client.workflow.count(`ImportJobStep = 'awaiting-shipping' AND WorkflowId STARTS_WITH 'import-job-park-'`));
     if (waiting >= parked || Date.now() - t1 > 30 * 60_000) break;
     process.stdout.write(`\r  parked ${waiting}/${parked} ...`);
     await new Promise((r) => setTimeout(r, 2000));
