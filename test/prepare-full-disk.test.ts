@@ -79,8 +79,6 @@ void test('data that does not fit on the drive: the error names the drive and it
 
 void test('data that fits but a manifest that does not: the error names the drive and the manifest, its temporary file is removed; after growing the drive the resume completes', {
   timeout: 120_000,
-  // Reported, still running: writeFileDurably ignores a short write, so on a full disk a truncated manifest is renamed into place and the preparation succeeds.
-  todo: 'writeFileDurably must treat a short write as ENOSPC',
 }, async (t) => {
   const root = tmpdir('prep-full-manifest-');
   const drive = path.join(root, 'drive');

@@ -93,7 +93,7 @@ export class Journal {
     if (!this.pending.length || this.fd < 0) return;
     const data = this.pending.join('');
     this.pending = [];
-    fs.writeSync(this.fd, data);
+    writeAll(this.fd, Buffer.from(data, 'utf8'));
     fs.fdatasyncSync(this.fd);
   }
 
@@ -104,12 +104,25 @@ export class Journal {
   }
 }
 
+/**
+ * Writes the whole buffer. A nearly full file system may accept part of a write and return a short count instead of
+ * failing; a single writeSync would then leave a truncated file that looks complete.
+ */
+function writeAll(fd: number, buf: Buffer): void {
+  let written = 0;
+  while (written < buf.length) {
+    const n = fs.writeSync(fd, buf, written, buf.length - written);
+    if (n <= 0) throw Object.assign(new Error(`no space left on device: wrote ${written} of ${buf.length} bytes`), { code: 'ENOSPC' });
+    written += n;
+  }
+}
+
 export function writeFileDurably(file: string, data: string | Buffer): void {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
