@@ -50,7 +50,7 @@ void test('SIGKILL part-way: the restart resumes without recopying finished file
   const journalFile = path.join(journalDir, 'crash-1', 'journal.jsonl');
 
   // 1. Start, and SIGKILL once the journal shows some finished files.
-  const first = runChild(root, 'first', req, 40);
+  const first = runChild(root, 'first', req, 150);
   let killedAt: { f: number; o: number }[] = [];
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
