@@ -2,7 +2,7 @@
  * A drive that really runs out of space (a tmpfs of a few MiB): the error names the drive, and
  * the manifest's temporary file never survives a failed manifest write or the resume after it.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,10 +49,12 @@ function shrinkOnFirstProgress(drive: string, mib: number): { onProgress: () => 
   };
 }
 
-const temporaries = (drive: string): string[] => fs.readdirSync(drive).filter((n) => n.startsWith('DriveManifest.xml.tmp-'));
-
-void test('data that does not fit on the drive: the error names the drive and its DriveId and says it is full; no manifest', { timeout: 120_000 }, async (t) => {
-  const root = tmpdir('prep-full-data-');
+/**
+ * Runs `body` with a drive on its own tmpfs (64 MiB, so the up-front capacity check passes) under a fresh root;
+ * skips with the reason where mounting is not permitted; always unmounts and removes the root.
+ */
+async function withTmpfsDrive(t: TestContext, prefix: string, body: (root: string, drive: string) => Promise<void>): Promise<void> {
+  const root = tmpdir(prefix);
   const drive = path.join(root, 'drive');
   fs.mkdirSync(drive);
   const refused = mountTmpfs(drive, 64);
@@ -62,6 +64,17 @@ void test('data that does not fit on the drive: the error names the drive and it
     return;
   }
   try {
+    await body(root, drive);
+  } finally {
+    unmount(drive);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const temporaries = (drive: string): string[] => fs.readdirSync(drive).filter((n) => n.startsWith('DriveManifest.xml.tmp-'));
+
+void test('data that does not fit on the drive: the error names the drive and its DriveId and says it is full; no manifest', { timeout: 120_000 }, async (t) => {
+  await withTmpfsDrive(t, 'prep-full-data-', async (root, drive) => {
     const src = path.join(root, 'src');
     for (let i = 0; i < 3; i++) write(path.join(src, `part-${i}.bin`), bytes(4 * MiB, i + 1));
     await assert.rejects(prepareDrives(await request(root, src, drive, 'full-data'), { concurrency: 2, ...shrinkOnFirstProgress(drive, 8) }), (e: unknown) => {
@@ -71,25 +84,13 @@ void test('data that does not fit on the drive: the error names the drive and it
     });
     assert.ok(!fs.existsSync(path.join(drive, 'DriveManifest.xml')), 'no manifest describes a partial copy');
     assert.deepEqual(temporaries(drive), []);
-  } finally {
-    unmount(drive);
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('data that fits but a manifest that does not: the error names the drive and the manifest, its temporary file is removed; after growing the drive the resume completes', {
   timeout: 120_000,
 }, async (t) => {
-  const root = tmpdir('prep-full-manifest-');
-  const drive = path.join(root, 'drive');
-  fs.mkdirSync(drive);
-  const refused = mountTmpfs(drive, 64);
-  if (refused !== undefined) {
-    t.skip(refused);
-    fs.rmSync(root, { recursive: true, force: true });
-    return;
-  }
-  try {
+  await withTmpfsDrive(t, 'prep-full-manifest-', async (root, drive) => {
     const src = path.join(root, 'src');
     // tmpfs counts whole 4 KiB pages: 600 one-page files plus one large file leave a few pages for a manifest of tens of KB.
     const small = 600;
@@ -111,8 +112,5 @@ void test('data that fits but a manifest that does not: the error names the driv
     assert.ok(fs.existsSync(path.join(drive, 'DriveManifest.xml')));
     assert.deepEqual(temporaries(drive), []);
     assert.deepEqual(independentCheck(drive, res.drives[0]?.manifestHash ?? '').problems, []);
-  } finally {
-    unmount(drive);
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
