@@ -18,11 +18,9 @@ import {
   type AzureJobRef,
   type JobSnapshot,
 } from '../common/azure-job';
-import { NotificationSchema, type Notification } from '../common/notification';
 import type { SecretStore } from '../common/secret-ref';
-import { recordAzureError, recordJobState, recordNotificationSent } from '../metrics/activity-metrics';
+import { recordAzureError, recordJobState } from '../metrics/activity-metrics';
 import { asActivityFailure, classify, type AzurePort, type AzurePorts } from './azure/port';
-import { deliverNotification } from './notifier';
 
 export interface ImportJobActivityDeps {
   /** One adapter per Azure API (see activities/azure/index.ts `createAzurePorts`). */
@@ -103,12 +101,6 @@ export function createImportJobActivities(deps: ImportJobActivityDeps) {
       const query = `ImportTrackingNumber = '${safe}' AND WorkflowId != '${req.excludeWorkflowId.replace(/'/g, '')}'`;
       for await (const wf of deps.temporal.workflow.list({ query })) names.push(wf.workflowId);
       return names;
-    },
-
-    async sendNotification(raw: Notification): Promise<void> {
-      const n = NotificationSchema.parse(raw);
-      await deliverNotification(n, (line) => Context.current().log.info(line));
-      recordNotificationSent(n.kind);
     },
   };
 }

@@ -1,12 +1,14 @@
 /** The activity stubs the import-job workflow calls (types only from the activity modules: nothing runs here). */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createImportJobActivities } from '../activities/import-job-activities';
+import type { createNotificationActivity } from '../activities/notifier';
 import type { createPrepareActivities } from '../activities/prepare/activity';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/azure-job';
 import { durationToMs } from '../common/duration';
 import type { JobSpec } from '../common/job-spec';
 
-export type RestActivities = ReturnType<typeof createImportJobActivities>;
+// The worker registers the Azure activities and the notification activity under its delivery policy side by side.
+export type RestActivities = ReturnType<typeof createImportJobActivities> & ReturnType<typeof createNotificationActivity>;
 export type PrepareActivities = ReturnType<typeof createPrepareActivities>;
 export type NotificationKind = Parameters<RestActivities['sendNotification']>[0]['kind'];
 
