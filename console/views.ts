@@ -5,16 +5,11 @@
  */
 import type { SiteAddress } from '../common/azure-job';
 import { redactSecrets } from '../security/redact';
-import type { Role } from './config';
 import { html, type HtmlValue, type SafeHtml } from './html';
+import type { SignedInUser } from './sign-in';
 
 /** The signed-in user a page is rendered for, with the CSRF token its forms carry. */
-export interface Viewer {
-  username: string;
-  displayName: string;
-  role: Role;
-  csrfToken: string;
-}
+export type Viewer = SignedInUser & { csrfToken: string };
 
 const DAY_MS = 86_400_000;
 
