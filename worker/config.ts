@@ -10,6 +10,11 @@ export const WorkerConfigSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('import-jobs'),
   /** This machine's preparation-station queue, when drives are attached here. */
   PREPARE_TASK_QUEUE: z.string().min(1).default('prepare-station'),
+  /** Cap on how fast this station's preparations together read and write, in MiB/s, for disks or shares used by other work; 0: unlimited. */
+  PREPARE_MAX_MIB_PER_SECOND: z.coerce
+    .number({ error: 'a number of MiB per second (0: unlimited)' })
+    .nonnegative('a number of MiB per second, 0 or more (0: unlimited)')
+    .default(0),
   /** Which parts this process runs: `orchestrator` (workflows + REST activities), `prepare` (drive preparation). */
   WORKER_ROLES: z
     .string()

@@ -62,8 +62,19 @@ async function main(): Promise<void> {
     console.log(`[worker] orchestrator on task queue "${config.TASK_QUEUE}" (Azure endpoint ${azure.endpoint})`);
   }
   if (config.WORKER_ROLES.includes('prepare')) {
-    workers.push(await createPrepareWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.PREPARE_TASK_QUEUE, secrets, dataConverter, plugins: workerPlugins }));
-    console.log(`[worker] preparation station on task queue "${config.PREPARE_TASK_QUEUE}"`);
+    workers.push(
+      await createPrepareWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.PREPARE_TASK_QUEUE,
+        secrets,
+        dataConverter,
+        plugins: workerPlugins,
+        maxBytesPerSecond: config.PREPARE_MAX_MIB_PER_SECOND * 1024 * 1024,
+      }),
+    );
+    const cap = config.PREPARE_MAX_MIB_PER_SECOND ? `, copying at most ${config.PREPARE_MAX_MIB_PER_SECOND} MiB/s` : '';
+    console.log(`[worker] preparation station on task queue "${config.PREPARE_TASK_QUEUE}"${cap}`);
   }
   console.log(`[worker] connected to ${config.TEMPORAL_ADDRESS} namespace ${config.TEMPORAL_NAMESPACE}; Ctrl-C to stop`);
   // Worker.run() resolves after SIGINT/SIGTERM once in-flight tasks are done (the SDK's default shutdown signals).

@@ -14,12 +14,14 @@ export async function createPrepareWorker(opts: {
   plugins?: WorkerPlugin[];
   /** Least time between progress signals to the workflow (default 10 s). */
   progressSignalIntervalMs?: number;
+  /** Cap on the bytes all of this station's preparations together copy per second (undefined or 0: unlimited). */
+  maxBytesPerSecond?: number;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createPrepareActivities({ secrets: opts.secrets }),
+    activities: createPrepareActivities({ secrets: opts.secrets, maxBytesPerSecond: opts.maxBytesPerSecond }),
     plugins: opts.plugins,
     dataConverter: opts.dataConverter,
     interceptors: { activity: [prepareProgressInterceptor(opts.progressSignalIntervalMs)] },

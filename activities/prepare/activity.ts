@@ -17,6 +17,7 @@ import {
   SourceReadError,
 } from './errors';
 import { prepareDrives } from './prepare';
+import { ratePacer } from './scheduling';
 
 /** Minimum interval between heartbeats. */
 const HEARTBEAT_MS = 1000;
@@ -27,10 +28,14 @@ const HEARTBEAT_MS = 1000;
  * a heartbeat timeout (e.g. 30 s) and a retry policy; input / capacity / source errors are
  * non-retryable, I/O hiccups are retried and the next attempt resumes from the journal.
  */
-export function createPrepareActivities(deps: { secrets: SecretStore }) {
+export function createPrepareActivities(deps: {
   // The BitLocker keys are already in the SecretStore (the request carries SecretRefs only);
   // the store is kept for future use (e.g. unlocking drives) and never consulted for logging.
-  void deps;
+  secrets: SecretStore;
+  /** The station's copy-rate cap, shared by its preparations (undefined or 0: unlimited). */
+  maxBytesPerSecond?: number;
+}) {
+  const pacer = deps.maxBytesPerSecond ? ratePacer(deps.maxBytesPerSecond) : undefined;
   return {
     async prepareDrives(input: PrepareRequestInput): Promise<PrepareResult> {
       const ctx = Context.current();
@@ -67,6 +72,7 @@ export function createPrepareActivities(deps: { secrets: SecretStore }) {
             beat(false);
           },
           log: (m) => ctx.log.info(`prepare: ${m}`),
+          pacer,
         });
         recordPreparedBytes(
           result.drives.reduce((sum, d) => sum + d.byteCount, 0),

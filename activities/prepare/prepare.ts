@@ -27,7 +27,7 @@ import { destPath, driveWriteError, mapJobError } from './copy-errors';
 import type { DriveIdDeps } from './driveid';
 import { DurableJournal } from './durable-journal';
 import { FileSystemSyncer, canSyncFileSystems } from './file-system-sync';
-import { batchesOf, interleave, runQueue } from './scheduling';
+import { batchesOf, interleave, ratePacer, runQueue, type RatePacer } from './scheduling';
 
 /** Bytes per unit of work handed to a worker (a multiple of the 4 MiB block size). */
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -43,6 +43,10 @@ export interface PrepareOptions {
   driveIdDeps?: DriveIdDeps;
   /** Diagnostic messages (never contain secrets). */
   log?: (msg: string) => void;
+  /** Cap on the bytes read from the sources (and written to the drives) per second; undefined or 0: unlimited. */
+  maxBytesPerSecond?: number;
+  /** A cap shared with the station's other preparations, instead of maxBytesPerSecond. */
+  pacer?: RatePacer;
 }
 
 interface Seg {
@@ -84,6 +88,7 @@ export async function prepareDrives(reqIn: PrepareRequest, opts: PrepareOptions 
   const log = opts.log ?? (() => undefined);
   const req = validateRequest(reqIn);
   if (opts.signal?.aborted) throw new PrepareCancelledError();
+  const pacer = opts.pacer ?? (opts.maxBytesPerSecond ? ratePacer(opts.maxBytesPerSecond) : undefined);
 
   // 1. Validate every input before anything is written anywhere.
   const inv = inventory(req);
@@ -138,7 +143,7 @@ export async function prepareDrives(reqIn: PrepareRequest, opts: PrepareOptions 
   const { journal, records } = Journal.open(req.journalDir, req.preparationId);
   try {
     if (fresh) journal.writePlan(JSON.stringify(plan));
-    return await execute(req, plan, journal, records, opts, log);
+    return await execute(req, plan, journal, records, opts, log, pacer);
   } finally {
     journal.close();
   }
@@ -151,6 +156,7 @@ async function execute(
   records: JournalRecord[],
   opts: PrepareOptions,
   log: (m: string) => void,
+  pacer: RatePacer | undefined,
 ): Promise<PrepareResult> {
   const files = plan.files;
   const segs = files.map((f, i) => segmentsOf(f, i));
@@ -185,8 +191,9 @@ async function execute(
   const syncfs = syncData && writesDrives && canSyncFileSystems(plan.drives.map((d) => d.path));
   const syncer = syncfs ? new FileSystemSyncer(plan.drives.map((d) => d.path)) : null;
   const durable = new DurableJournal(journal, syncer);
-  log(`copying with ${poolSize} workers, MD5 by ${pool.hasher === 'simd' ? 'the multi-buffer SIMD kernel' : 'node:crypto'}, data made durable by ${!syncData ? 'nothing (--no-sync)' : syncfs ? 'syncfs per drive' : 'fdatasync per file'}`);
+  log(`copying with ${poolSize} workers, MD5 by ${pool.hasher === 'simd' ? 'the multi-buffer SIMD kernel' : 'node:crypto'}, data made durable by ${!syncData ? 'nothing (--no-sync)' : syncfs ? 'syncfs per drive' : 'fdatasync per file'}${pacer ? `, capped at ${(pacer.bytesPerSecond / (1024 * 1024)).toFixed(1)} MiB/s` : ''}`);
 
+  const pace = async (batch: { item: CopyItem }[]) => pacer?.take(batch.reduce((n, b) => n + b.item.length, 0), opts.signal);
   const isFileDone = (fi: number) => (segs[fi] ?? []).every((s) => done[fi]?.has(s.offset));
   try {
     // 3. Decide what is left. Finished files are checked by size; partial files' ranges are re-verified.
@@ -214,6 +221,7 @@ async function execute(
       log(`verifying ${toVerify.length} journaled ranges of partially copied files`);
       const items = toVerify.map((s): CopyItem => ({ src: destPath(plan, files[s.file] as PlannedFile), dst: null, offset: s.offset, length: s.length, blockSize: plan.blockSize, fileSize: -1, sync: false }));
       await runQueue(batchesOf(toVerify.map((s, i) => ({ seg: s, item: items[i] as CopyItem }))), poolSize, opts.signal, async (batch) => {
+        await pace(batch);
         let reply: BatchReply;
         try {
           reply = await pool.run(batch.map((b) => b.item));
@@ -264,6 +272,8 @@ async function execute(
       if (isFileDone(s.file)) progress.filesDone++;
     };
     await runQueue(batches, poolSize * 2, opts.signal, async (batch) => {
+      // Hashing-only batches count too: they read the sources.
+      await pace(batch);
       progress.currentFile = batch[0]?.item.src;
       let reply: BatchReply;
       try {

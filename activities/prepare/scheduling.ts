@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PrepareCancelledError } from './errors';
 import type { CopyItem } from './pool';
 
@@ -67,4 +68,38 @@ export async function runQueue<T>(items: T[], limit: number, signal: AbortSignal
   if (signal && onAbort) signal.removeEventListener('abort', onAbort);
   if (signal?.aborted && !failed) throw new PrepareCancelledError();
   if (failed) throw failure;
+}
+
+export interface RatePacer {
+  readonly bytesPerSecond: number;
+  /** Resolves when a batch of `bytes` may start; rejects with PrepareCancelledError when `signal` aborts the wait. */
+  take(bytes: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * A copy-rate cap (as rsync --bwlimit, azcopy --cap-mbps): while copies keep asking, a batch may start once the bytes
+ * handed out before it fit, at `bytesPerSecond`, in the time elapsed since the first. Bytes are reserved when asked
+ * for, so lanes (and preparations) asking at once queue behind each other. Time nobody asked in is not credited: one
+ * pacer can be shared by the preparations that come and go on a station without bursting above the rate after a lull.
+ */
+export function ratePacer(bytesPerSecond: number, now: () => number = () => performance.now()): RatePacer {
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0)
+    throw new RangeError(`maxBytesPerSecond must be a positive finite number of bytes per second (got ${bytesPerSecond})`);
+  let nextStart = -Infinity;
+  return {
+    bytesPerSecond,
+    async take(bytes: number, signal?: AbortSignal): Promise<void> {
+      if (signal?.aborted) throw new PrepareCancelledError();
+      const t = now();
+      const startAt = Math.max(nextStart, t);
+      nextStart = startAt + (bytes / bytesPerSecond) * 1000;
+      if (startAt <= t) return;
+      try {
+        await sleep(startAt - t, undefined, { signal });
+      } catch (e) {
+        if (signal?.aborted) throw new PrepareCancelledError();
+        throw e;
+      }
+    },
+  };
 }
