@@ -25,7 +25,17 @@ let dir: string;
 before(async () => {
   h = await startImportJobHarness();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prepare-progress-'));
-  station = await createPrepareWorker({ connection: h.env.nativeConnection, namespace: h.env.namespace ?? 'default', taskQueue: 'progress-station', secrets: h.secrets, dataConverter: testDataConverter, progressSignalIntervalMs: 50 });
+  // The station's copy-rate cap makes the 480 MiB take at least (480 − 16) / 64 ≈ 7 s on any machine: several of the
+  // activity's one-second heartbeats, and so progress signals, fall while the copy is under way.
+  station = await createPrepareWorker({
+    connection: h.env.nativeConnection,
+    namespace: h.env.namespace ?? 'default',
+    taskQueue: 'progress-station',
+    secrets: h.secrets,
+    dataConverter: testDataConverter,
+    progressSignalIntervalMs: 50,
+    maxBytesPerSecond: 64 * MiB,
+  });
   running = Promise.all([h.worker.run(), station.run()]);
 });
 after(async () => {
@@ -58,7 +68,7 @@ test('throttle: one report per whole percent, and not more often than the interv
 test('progress shows in the status query while the station copies', { timeout: 180_000 }, async () => {
   const src = path.join(dir, 'src');
   fs.mkdirSync(src);
-  // Enough data that preparing it outlasts the station's one-second heartbeat interval with the fast copy engine.
+  // At the station's cap, enough data that preparing it outlasts the one-second heartbeat interval many times over.
   for (let i = 0; i < 60; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), crypto.randomBytes(8 * MiB));
   fs.mkdirSync(path.join(dir, 'drive'));
   const spec = await h.spec({
