@@ -19,6 +19,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --chown=node:node . .
 # The multi-buffer MD5 kernel is compiled from source into node_modules/.cache (no binary is committed).
 RUN node --import tsx activities/prepare/md5/build.ts \
+ && node --import tsx bundling/build.ts \
  && mkdir -p /data/secrets /data/emulator /drives \
  && chown -R node:node /data /drives \
  && chmod 700 /data/secrets

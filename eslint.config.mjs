@@ -38,6 +38,13 @@ export default tseslint.config(
           patterns: [
             { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'], message: 'Not allowed in workflow code.' },
             { group: ['../activities/*', '../activities', '../emulator/*', '../worker/*', '../client/*'], message: 'Workflows import only types from activities (use `import type`).', allowTypeImports: true },
+            {
+              // The sandbox shares one evaluation of common/workflow-imports.ts (zod, the schemas) across workflows; a value
+              // imported from another common/ module would evaluate zod again in every workflow.
+              group: ['**/common/*', '!**/common/workflow-imports', '!**/common/search-attributes'],
+              message: 'Workflows import values from common/ only through common/workflow-imports (types: `import type`).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

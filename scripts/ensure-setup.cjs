@@ -36,8 +36,9 @@ if (stamp !== lockHash) {
 }
 // The multi-buffer MD5 kernel is compiled from source (AssemblyScript → WebAssembly SIMD); near-instant once built.
 run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'activities', 'prepare', 'md5', 'build.ts')]);
-// The copy engine's worker threads start from a plain-JavaScript bundle of their entry (no TypeScript loader per thread).
-run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'activities', 'prepare', 'worker-bundle.ts')]);
+// Plain-JavaScript bundles: the copy engine's thread entry (no TypeScript loader per thread), and the modules the
+// workflow sandbox evaluates once per thread instead of once per workflow.
+run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'bundling', 'build.ts')]);
 // The console's browser tests drive Debian's Chromium (no browser download); only `npm test` needs it.
 if (!process.argv.includes('--dev-server')) run('bash', [path.join(root, 'scripts', 'install-browser.sh')]);
 run(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'scripts', 'provision-temporal.ts'), ...process.argv.slice(2)]);

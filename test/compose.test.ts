@@ -292,6 +292,8 @@ describe('Dockerfile and .dockerignore', () => {
     assert.match(dockerfile, /COPY package\.json package-lock\.json/);
     assert.match(dockerfile, /npm ci\b/);
     assert.match(dockerfile, /^USER node$/m);
+    // The worker runs as `node`, which cannot write node_modules/.cache: the bundles are built before.
+    assert.ok(dockerfile.indexOf('bundling/build.ts') > 0 && dockerfile.indexOf('bundling/build.ts') < dockerfile.indexOf('USER node'), 'bundles built as root');
     assert.match(dockerfile, /CMD \["node", "--import", "tsx", "worker\/main\.ts"\]/);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     assert.ok(pkg.dependencies.tsx, 'tsx is a runtime dependency (npm ci --omit=dev keeps it)');

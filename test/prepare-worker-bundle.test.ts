@@ -15,7 +15,7 @@ import type { CopyWorkerData, WorkerReply, WorkerRequest } from '../activities/p
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-bundle-'));
 const bundle = path.join(dir, 'cache', 'copy-worker.cjs');
-const sourcesOf = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]?.replace(/^\/\/ copy-worker bundle, sources: /, '') ?? '') as Record<string, string>;
+const sourcesOf = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8').split('\n')[0]?.replace(/^\/\/ bundle built from: /, '') ?? '') as Record<string, string>;
 
 void test('a missing bundle is built; one whose recorded sources differ from the files is rebuilt', () => {
   assert.equal(copyWorkerBundle(bundle), bundle);

@@ -12,6 +12,7 @@ import { createNotificationActivity, defaultNotificationPolicy, type Notificatio
 import type { SecretStore } from '../common/secret-ref';
 import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { FAILURE_CONVERTER_PATH } from '../security/payload-codec';
+import { sharedWorkflowModules } from './workflow-shared-modules';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -50,6 +51,7 @@ export function workflowBundle(plugins: WorkerPlugin[] = []): Promise<WorkflowBu
       workflowsPath: WORKFLOWS_PATH,
       // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
       failureConverterPath: FAILURE_CONVERTER_PATH,
+      ...sharedWorkflowModules(),
       plugins,
       logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
     });

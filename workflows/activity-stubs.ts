@@ -3,9 +3,8 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createImportJobActivities } from '../activities/import-job-activities';
 import type { createNotificationActivity } from '../activities/notifier';
 import type { createPrepareActivities } from '../activities/prepare/activity';
-import { NON_RETRYABLE_ERROR_TYPES } from '../common/azure-job';
-import { durationToMs } from '../common/duration';
 import type { JobSpec } from '../common/job-spec';
+import { durationToMs, NON_RETRYABLE_ERROR_TYPES } from '../common/workflow-imports';
 
 // The worker registers the Azure activities and the notification activity under its delivery policy side by side.
 export type RestActivities = ReturnType<typeof createImportJobActivities> & ReturnType<typeof createNotificationActivity>;

@@ -12,14 +12,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancellableStates, type AzureApi, type JobSnapshot, type ShippingSite } from '../common/azure-job';
-import { durationToMs } from '../common/duration';
-import { jobNameFromWorkflowId } from '../common/ids';
-import { azureApiOf, type JobSpec } from '../common/job-spec';
+import type { AzureApi, JobSnapshot, ShippingSite } from '../common/azure-job';
+import type { JobSpec } from '../common/job-spec';
 import type { PreparedDrive } from '../common/prepare-contract';
-import { problemsFromZodError } from '../common/problems';
 import { ImportJobNameKey, ImportJobStateKey, ImportJobStepKey, StorageAccountKey, TrackingNumberKey } from '../common/search-attributes';
-import { ShipmentSchema, type Shipment, type ShipmentInput } from '../common/shipping';
+import type { Shipment, ShipmentInput } from '../common/shipping';
 import { localReads, rest, type NotificationKind, type RestActivities } from './activity-stubs';
 import {
   cancelSignal,
@@ -39,6 +36,7 @@ import {
 import { Lock } from './lock';
 import { invalidShipment, validateShipmentFor } from './shipment-rules';
 import { chooseOpenSite, formatSiteAddress, sameShipTo } from './steps/locate';
+import { azureApiOf, cancellableStates, durationToMs, jobNameFromWorkflowId, problemsFromZodError, ShipmentSchema } from '../common/workflow-imports';
 
 /** Thrown inside the steps when a cancellation was accepted; the workflow ends as `cancelled`. */
 export class JobCancelled extends Error {}

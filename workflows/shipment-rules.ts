@@ -1,8 +1,9 @@
 /** Shipment checks that need no activity, and the structured rejection clients read. */
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ShippingSite } from '../common/azure-job';
-import { formatProblems, type Problem } from '../common/problems';
-import { shipmentProblems, type Shipment } from '../common/shipping';
+import type { Problem } from '../common/problems';
+import type { Shipment } from '../common/shipping';
+import { formatProblems, shipmentProblems } from '../common/workflow-imports';
 
 /** A rejected shipment: the message for people, the problems (`details[0]`) for programs. */
 export function invalidShipment(problems: Problem[]): ApplicationFailure {

@@ -1,7 +1,7 @@
 /** The workflow's reading of its input: the job spec with its defaults applied. */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { JobSpecSchema, type JobSpec } from '../common/job-spec';
-import { formatProblems, problemsFromZodError } from '../common/problems';
+import type { JobSpec } from '../common/job-spec';
+import { formatProblems, JobSpecSchema, problemsFromZodError } from '../common/workflow-imports';
 
 /**
  * Parses the spec, or fails the workflow with `InvalidJobSpec` carrying the problems as details.

@@ -3,10 +3,10 @@
  * shipping information after the shipping window, so expiry is explicit (re-created on request).
  */
 import { condition } from '@temporalio/workflow';
-import { formatProblems } from '../../common/problems';
 import type { ImportJob } from '../import-job-state';
 import { problemsOf } from '../shipment-rules';
 import { formatSiteAddress } from './locate';
+import { formatProblems } from '../../common/workflow-imports';
 
 /** Waits for shipping information; true once a shipment is recorded, false when the shipping window expired. */
 export async function awaitShipping(job: ImportJob, createdAt: number): Promise<boolean> {

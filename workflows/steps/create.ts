@@ -1,8 +1,9 @@
 /** Step 3: the Azure job, created idempotently (a retried create finds the job it made). */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import { terminalStates, type ShippingSite } from '../../common/azure-job';
+import type { ShippingSite } from '../../common/azure-job';
 import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
+import { terminalStates } from '../../common/workflow-imports';
 
 /** Creates the Azure job at `site`; returns when it was created (workflow time), the start of the shipping window. */
 export async function createAzureJob(job: ImportJob, site: ShippingSite): Promise<number> {

@@ -3,10 +3,10 @@
  * datacenter Azure names for the region and sku. While none can take the job, the workflow waits durably.
  */
 import { condition } from '@temporalio/workflow';
-import { formatAddress } from '../../common/address';
 import type { ShippingSite } from '../../common/azure-job';
 import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
+import { formatAddress } from '../../common/workflow-imports';
 
 /** The first open site among `candidates` and their alternates (breadth first, each site asked once). */
 export async function chooseOpenSite(job: ImportJob, candidates: string[]): Promise<{ open?: ShippingSite; closedReason?: string }> {

@@ -1,9 +1,10 @@
 /** Step 6: follow the Azure job until it ends, polling with back-off; alert when shipped drives are not received. */
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
-import { EXPIRED_JOB_STATE, inTransitStates, terminalStates, type JobSnapshot } from '../../common/azure-job';
+import type { JobSnapshot } from '../../common/azure-job';
 import { rest } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 import type { ImportJobOutcome } from '../import-job-messages';
+import { EXPIRED_JOB_STATE, inTransitStates, terminalStates } from '../../common/workflow-imports';
 
 export async function trackAzureJob(job: ImportJob): Promise<JobSnapshot> {
   job.setStep('tracking');
