@@ -81,6 +81,7 @@ test('progress shows in the status query while the station copies', { timeout: 1
       },
     },
   });
+  const started = performance.now();
   const handle = await h.env.client.workflow.start(importJobWorkflow, { args: [{ spec }], taskQueue: h.taskQueue, workflowId: workflowIdForJob(spec.jobName) });
   const during = await eventually(async () => {
     const s: ImportJobStatus = await handle.query(statusQuery);
@@ -94,7 +95,11 @@ test('progress shows in the status query while the station copies', { timeout: 1
     return s.step === 'awaiting-shipping' ? s : undefined;
   }, 120_000, 'prepared and waiting for shipping');
   assert.equal(done.prepareProgress, undefined, 'progress is cleared once the drives are prepared');
+  const preparedMs = performance.now() - started;
+  // The station's cap reached the copy: all but the last 16 MiB batch waited for the rate.
+  assert.ok(preparedMs >= ((480 - 16) / 64) * 1000, `prepared 480 MiB at a 64 MiB/s cap in ${preparedMs.toFixed(0)} ms`);
   const signals = ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'prepareProgress');
+  console.log(`480 MiB at a 64 MiB/s station cap: prepared in ${preparedMs.toFixed(0)} ms with ${signals.length} progress signals`);
   assert.ok(signals.length >= 1 && signals.length <= 101, `between 1 and 101 progress signals (got ${signals.length})`);
   await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test done' }] });
 });

@@ -82,7 +82,7 @@ export interface RatePacer {
  * for, so lanes (and preparations) asking at once queue behind each other. Time nobody asked in is not credited: one
  * pacer can be shared by the preparations that come and go on a station without bursting above the rate after a lull.
  */
-export function ratePacer(bytesPerSecond: number, now: () => number = () => performance.now()): RatePacer {
+export function ratePacer(bytesPerSecond: number): RatePacer {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0)
     throw new RangeError(`maxBytesPerSecond must be a positive finite number of bytes per second (got ${bytesPerSecond})`);
   let nextStart = -Infinity;
@@ -90,7 +90,7 @@ export function ratePacer(bytesPerSecond: number, now: () => number = () => perf
     bytesPerSecond,
     async take(bytes: number, signal?: AbortSignal): Promise<void> {
       if (signal?.aborted) throw new PrepareCancelledError();
-      const t = now();
+      const t = performance.now();
       const startAt = Math.max(nextStart, t);
       nextStart = startAt + (bytes / bytesPerSecond) * 1000;
       if (startAt <= t) return;
