@@ -8,7 +8,7 @@
  * X: completed jobs per second; F: the floor's; Y: p99 from the accepted ship update to Azure's PATCH (emulator
  * request log); P: jobs parked in awaiting-shipping at once; R: the worker process's peak RSS (VmHWM).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,6 +52,33 @@ function procMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   } catch {
     return 0;
   }
+}
+/** CPU time (user + system) a process has used so far, in ms; /proc/<pid>/stat counts clock ticks (USER_HZ, 100 on Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** The dev server's process: the one `temporal server start-dev` listening on the environment's port. */
+function devServerPid(address: string): number {
+  const port = address.split(':').pop();
+  const line = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .find((l) => l.includes('server start-dev') && l.includes(`--port ${port} `));
+  return line ? Number(line.trim().split(/\s+/)[0]) : 0;
+}
+
+/** CPU per job of each process over a phase, so a ratio below the floor's can be traced to where the work went. */
+function cpuMeter(pids: Record<string, number>): () => (jobs: number) => string {
+  return () => {
+    const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+    return (jobs) => Object.entries(pids).map(([k, pid]) => `${k}=${((cpuMs(pid) - (start[k] ?? 0)) / jobs).toFixed(1)}`).join(' ');
+  };
 }
 const peakRssMb = (pid: number): number => procMb(pid, 'VmHWM');
 const currentRssMb = (pid: number): number => procMb(pid, 'VmRSS');
@@ -195,10 +222,13 @@ async function main(): Promise<void> {
   shipAcceptedAt.clear();
 
   // Phase 1: throughput of complete jobs.
+  const meter = cpuMeter({ server: devServerPid(env.address), worker: worker.pid ?? 0, bench: process.pid });
   const names = Array.from({ length: jobs }, (_, i) => `bench-${i}-${crypto.randomUUID().slice(0, 6)}`);
+  const jobsCpu = meter();
   const t0 = Date.now();
   await pool(names, concurrency, runJob);
   const seconds = (Date.now() - t0) / 1000;
+  const jobsCpuLine = jobsCpu(jobs);
   const jobsPerS = jobs / seconds;
   const log = (await (await fetch(`${emulator.httpUrl}/_emulator/requests`)).json()) as { requests: { method: string; path: string; time: string; status: number }[] };
   const latencies: number[] = [];
@@ -212,10 +242,14 @@ async function main(): Promise<void> {
   const p = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   console.log(`complete jobs: ${jobs} in ${seconds.toFixed(1)} s = ${jobsPerS.toFixed(1)} jobs/s (concurrency ${concurrency})`);
   console.log(`ship→PATCH ms: p50=${p(0.5)} p90=${p(0.9)} p99=${p(0.99)} (n=${latencies.length})`);
+  console.log(`  CPU ms per job: ${jobsCpuLine} (bench: the client and the emulator)`);
 
   // Phase 2: the floor, on the same server, with the same concurrency and poll timing.
+  const floorCpu = meter();
   const floorJobsPerS = await runFloor(env, jobs, concurrency, pool, dataConverter);
+  const floorCpuLine = floorCpu(jobs + 1);
   console.log(`floor: ${floorJobsPerS.toFixed(1)} jobs/s; ratio ${(jobsPerS / floorJobsPerS).toFixed(2)}`);
+  console.log(`  CPU ms per job: ${floorCpuLine} (bench: the client and the floor's worker; worker: idle)`);
 
   // Phase 3: park P jobs in awaiting-shipping at the same time.
   const parkedNames = Array.from({ length: parked }, (_, i) => `park-${i}-${crypto.randomUUID().slice(0, 6)}`);

@@ -20,7 +20,7 @@ import { ensureLocalSecurityFiles } from '../security/config';
 import { ensureLocalConsoleUsers } from './lib/local-console-users';
 import { EMULATOR_SUBSCRIPTION, ensureSampleJobs } from './lib/sample-jobs';
 import { Supervisor, type ServiceSpec } from './lib/supervisor';
-import { provisionTemporalCli } from './lib/temporal-binaries';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, provisionTemporalCli } from './lib/temporal-binaries';
 
 const root = path.resolve(__dirname, '..');
 const Port = z.coerce.number().int().min(1).max(65535);
@@ -152,6 +152,7 @@ async function startStack(env: z.infer<typeof StartEnvSchema>, dataDir: string, 
       '--ui-codec-endpoint', `${uiUrl}/codec`,
       '--log-level', 'warn',
       ...devServerSearchAttributeArgs(),
+      ...DEV_SERVER_DYNAMIC_CONFIG_ARGS,
     ],
     env: process.env,
     readyPort: env.TEMPORAL_PORT,

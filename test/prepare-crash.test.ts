@@ -11,10 +11,10 @@ import { MiB, driveset, independentCheck, tmpdir, write } from './fixtures/prepa
 
 const CHILD = path.join(__dirname, 'fixtures', 'prepare', 'crash-child.ts');
 
-function runChild(root: string, name: string, req: PrepareRequest, throttleMs: number) {
+function runChild(root: string, name: string, req: PrepareRequest, maxBytesPerSecond?: number) {
   const cfgFile = path.join(root, `${name}.json`);
   const resultFile = path.join(root, `${name}.result.json`);
-  fs.writeFileSync(cfgFile, JSON.stringify({ req, resultFile, throttleMs }));
+  fs.writeFileSync(cfgFile, JSON.stringify({ req, resultFile, maxBytesPerSecond }));
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -50,7 +50,8 @@ void test('SIGKILL part-way: the restart resumes without recopying finished file
   const journalFile = path.join(journalDir, 'crash-1', 'journal.jsonl');
 
   // 1. Start, and SIGKILL once the journal shows some finished files.
-  const first = runChild(root, 'first', req, 150);
+  // At 16 MiB/s the 80 MiB take at least 4 s, so the kill lands part-way however fast the machine copies.
+  const first = runChild(root, 'first', req, 16 * MiB);
   let killedAt: { f: number; o: number }[] = [];
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -74,7 +75,7 @@ void test('SIGKILL part-way: the restart resumes without recopying finished file
   for (const d of req.drives) assert.ok(!fs.existsSync(path.join(d.path, 'DriveManifest.xml')));
 
   // 2. Restart: resumes from the journal.
-  const second = runChild(root, 'second', req, 0);
+  const second = runChild(root, 'second', req);
   const ex2 = await second.exited;
   assert.equal(ex2.code, 0, second.stderr());
   const resumed = JSON.parse(fs.readFileSync(second.resultFile, 'utf8')) as PrepareResult;
@@ -89,7 +90,7 @@ void test('SIGKILL part-way: the restart resumes without recopying finished file
 
   // 3. An uninterrupted run onto fresh drives gives byte-identical manifests.
   const req2: PrepareRequest = { ...req, preparationId: 'crash-2', drives: await mkDrives('u', 'crash-2') };
-  const third = runChild(root, 'third', req2, 0);
+  const third = runChild(root, 'third', req2);
   assert.equal((await third.exited).code, 0, third.stderr());
   const clean = JSON.parse(fs.readFileSync(third.resultFile, 'utf8')) as PrepareResult;
   for (let i = 0; i < 2; i++) {

@@ -26,7 +26,7 @@ import { IMPORT_JOB_SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { workflowIdForJob } from '../common/ids';
 import type { JobSpecInput } from '../common/job-spec';
 import { startEmulator, type RunningEmulator } from '../emulator/server';
-import { findTemporalCli } from '../scripts/lib/temporal-binaries';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, findTemporalCli } from '../scripts/lib/temporal-binaries';
 import { ENCODING_ENCRYPTED, METADATA_ENCODING_KEY } from '../security/payload-codec';
 import { redactingLogger } from '../security/redact';
 import { InMemorySecretStore } from '../security/secret-store';
@@ -208,7 +208,7 @@ before(async () => {
         executable: { type: 'existing-path', path: cli },
         namespace: 'default',
         searchAttributes: [...IMPORT_JOB_SEARCH_ATTRIBUTES],
-        extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+        extraArgs: DEV_SERVER_DYNAMIC_CONFIG_ARGS,
       },
       client: { dataConverter: testDataConverter },
     });

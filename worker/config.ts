@@ -27,11 +27,11 @@ export const WorkerConfigSchema = z.object({
   MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
   /**
    * Workflows kept in memory between tasks; parked jobs (weeks of waiting) are evicted and replayed when they wake.
-   * Each cached import job holds its own evaluation of the workflow modules (the SDK isolates module state per
-   * workflow), 2.5-4 MB: with the 1 GB heap the image sets, 100 leaves the workflow heap room to collect (250 made
-   * it thrash and stall at about 300 parked jobs in the benchmark) and is above the jobs busy at once.
+   * A cached import job costs about 0.6 MB (zod and the schemas are shared by all workflows of a thread:
+   * worker/workflow-shared-modules.ts): 500 fit the 1 GB heap the image sets with room to collect, and keep the jobs
+   * being created, shipped and polled at once from being evicted between their tasks (docs/production.md).
    */
-  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(100),
+  MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().default(500),
   /** The one directory `kind: file` notifications are written in (a job names a file inside it). */
   NOTIFICATION_DIR: z
     .string()

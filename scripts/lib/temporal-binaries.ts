@@ -16,6 +16,19 @@ export const JAVA_TEST_SERVER_VERSION = '1.31.0';
 
 type Log = (line: string) => void;
 
+/**
+ * Dynamic config for every `temporal server start-dev` the project runs (npm start, tests, benchmarks), matching
+ * deploy/temporal/dynamicconfig/cluster.yaml where it matters: update-with-start (multi-operation), and eager
+ * activity dispatch, off by default in the server: an activity scheduled on the worker's own task queue comes back
+ * with the workflow task's completion instead of through a matching round trip.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG_ARGS = [
+  '--dynamic-config-value',
+  'frontend.enableExecuteMultiOperation=true',
+  '--dynamic-config-value',
+  'system.enableActivityEagerExecution=true',
+];
+
 export class ProvisioningError extends Error {
   override name = 'ProvisioningError';
 }

@@ -7,7 +7,7 @@
 import { Runtime, DefaultLogger, type LogLevel } from '@temporalio/worker';
 import { TestWorkflowEnvironment, type DevServerConfig } from '@temporalio/testing';
 import type { DataConverter } from '@temporalio/common';
-import { findTemporalCli, findTestServer } from '../../scripts/lib/temporal-binaries';
+import { DEV_SERVER_DYNAMIC_CONFIG_ARGS, findTemporalCli, findTestServer } from '../../scripts/lib/temporal-binaries';
 
 let runtimeInstalled = false;
 /** Keeps test output readable: only warnings and errors from the SDK's core. */
@@ -44,7 +44,7 @@ export async function createDevServerEnv(options: DevServerEnvOptions = {}): Pro
       executable: { type: 'existing-path', path: cli },
       namespace: options.namespace ?? 'default',
       searchAttributes: options.searchAttributes,
-      extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true'],
+      extraArgs: DEV_SERVER_DYNAMIC_CONFIG_ARGS,
     },
     client: { dataConverter: options.dataConverter },
   });
