@@ -2,7 +2,8 @@
  * Replays committed histories of real runs against the current workflow code. A change that alters the commands of
  * a running workflow without `patched()` makes this fail with a nondeterminism error.
  * v1 histories were recorded before the `notify-shipping-confirmed` patch, v2 after it: both must replay. The
- * Data Box histories were recorded with the ship-update checks as local activities (their markers are visible).
+ * Data Box v1 histories were recorded with the ship-update checks as local activities (their markers are visible);
+ * v3 histories with the locate step's site read and the tracking polls as local activities too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,14 @@ test('recorded import-job histories replay against the current workflow code', a
   // the repeated one is answered from state without activities).
   assert.ok(markers('import-job-databox-happy-path-v1.json') >= 4, 'the Data Box history carries patch and local-activity markers');
   assert.ok(files.some((f) => f.includes('databox')), 'Data Box histories are replayed too');
+  // v3: the site read and the tracking poll are markers, not activities; only the writes and notifications remain.
+  const activities = (f: string): string[] =>
+    (JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] }).events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  for (const f of ['import-job-happy-path-v3.json', 'import-job-databox-happy-path-v3.json']) {
+    assert.deepEqual(activities(f), ['createAzureJob', 'updateShipping', 'sendNotification', 'sendNotification'], f);
+    assert.ok(activities('import-job-happy-path-v2.json').includes('getSite') && activities('import-job-happy-path-v2.json').includes('getAzureJob'), 'v2 read with remote activities');
+    assert.ok(markers(f) > markers('import-job-databox-happy-path-v1.json'), `${f}: more markers than v1 (the patch and the local reads)`);
+  }
 });
 
 test('replay detects a change to the commands (the safety net works)', async () => {

@@ -1,5 +1,5 @@
 /** The activity stubs the import-job workflow calls (types only from the activity modules: nothing runs here). */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createImportJobActivities } from '../activities/import-job-activities';
 import type { createNotificationActivity } from '../activities/notifier';
 import type { createPrepareActivities } from '../activities/prepare/activity';
@@ -27,6 +27,18 @@ export const localReads = proxyLocalActivities<Pick<RestActivities, 'getSite' | 
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
 });
+
+/** The reads the locate step and the tracking polls make. */
+export type StepReads = Pick<RestActivities, 'getSite' | 'getAzureJob'>;
+
+/**
+ * The locate step's site reads and the tracking polls, as local activities since this patch: each saves an activity
+ * round trip and a workflow task, which over weeks of polling halves a job's history. Runs recorded before it read
+ * with remote activities and must replay unchanged; one patch id covers both places (one marker per workflow).
+ */
+export function stepReads(): StepReads {
+  return patched('reads-as-local-activities') ? localReads : rest;
+}
 
 /** The preparation runs on the station where the drives are attached, for as long as copying takes. */
 export function prepareActivitiesFor(spec: JobSpec, stationTaskQueue: string): PrepareActivities {

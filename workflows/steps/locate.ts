@@ -4,19 +4,19 @@
  */
 import { condition } from '@temporalio/workflow';
 import type { ShippingSite } from '../../common/azure-job';
-import { rest } from '../activity-stubs';
+import { rest, stepReads, type StepReads } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 import { formatAddress } from '../../common/workflow-imports';
 
 /** The first open site among `candidates` and their alternates (breadth first, each site asked once). */
-export async function chooseOpenSite(job: ImportJob, candidates: string[]): Promise<{ open?: ShippingSite; closedReason?: string }> {
+export async function chooseOpenSite(job: ImportJob, candidates: string[], reads: Pick<StepReads, 'getSite'> = rest): Promise<{ open?: ShippingSite; closedReason?: string }> {
   const seen = new Set<string>();
   let closedReason: string | undefined;
   while (candidates.length > 0) {
     const name = candidates.shift()!;
     if (seen.has(name.toLowerCase())) continue;
     seen.add(name.toLowerCase());
-    const site = await rest.getSite(
+    const site = await reads.getSite(
       job.api === 'databox'
         ? { api: job.api, subscriptionId: job.spec.subscriptionId, locationName: name, resourceGroup: job.spec.resourceGroup }
         : { subscriptionId: job.spec.subscriptionId, locationName: name },
@@ -30,8 +30,9 @@ export async function chooseOpenSite(job: ImportJob, candidates: string[]): Prom
 
 export async function locateSite(job: ImportJob): Promise<ShippingSite> {
   job.setStep('locating');
+  const reads = stepReads();
   for (;;) {
-    const { open: site, closedReason } = await chooseOpenSite(job, [job.spec.region]);
+    const { open: site, closedReason } = await chooseOpenSite(job, [job.spec.region], reads);
     if (site) {
       job.record('shipping site chosen', undefined, `${site.displayName} (${site.supportedCarriers.join(', ')})`);
       job.status.site = site;

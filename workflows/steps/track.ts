@@ -1,7 +1,7 @@
 /** Step 6: follow the Azure job until it ends, polling with back-off; alert when shipped drives are not received. */
 import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { JobSnapshot } from '../../common/azure-job';
-import { rest } from '../activity-stubs';
+import { stepReads } from '../activity-stubs';
 import type { ImportJob } from '../import-job-state';
 import type { ImportJobOutcome } from '../import-job-messages';
 import { EXPIRED_JOB_STATE, inTransitStates, terminalStates } from '../../common/workflow-imports';
@@ -13,8 +13,9 @@ export async function trackAzureJob(job: ImportJob): Promise<JobSnapshot> {
   const inTransit = inTransitStates(job.api);
   let interval = job.timing.pollInitialMs;
   let notReceivedAlerted = false;
+  const reads = stepReads();
   for (;;) {
-    const snap = await rest.getAzureJob(job.jobRef);
+    const snap = await reads.getAzureJob(job.jobRef);
     job.setAzureSnapshot(snap);
     if (terminal.has(snap.state)) return snap;
     if (!notReceivedAlerted && inTransit.has(snap.state) && Date.now() - shippedAt >= job.timing.notReceivedMs) {
