@@ -13,14 +13,15 @@ export interface FloorActivities {
   done(jobName: string): Promise<boolean>;
 }
 
-const { noop, done } = proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
+const { noop } = proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
 const local = proxyLocalActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
 
 export const floorShipUpdate = defineUpdate<boolean, [string]>('ship');
 
 /**
- * The import job's happy path with a log notification target: locate 1, create 1, the ship update's 2 checks (local
- * activities), the shipping update 1, then the tracking polls (notifications to the log cost no activity).
+ * The import job's happy path with a log notification target: the locate read (a local activity), create 1, the ship
+ * update's 2 checks (local activities), the shipping update 1, then the tracking polls (local activities;
+ * notifications to the log cost no activity).
  */
 export async function floorWorkflow(jobName: string, pollInitialMs: number, pollMaxMs: number): Promise<void> {
   let step = 'locating';
@@ -42,14 +43,14 @@ export async function floorWorkflow(jobName: string, pollInitialMs: number, poll
     },
   );
   upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
-  await noop();
+  await local.noop();
   await noop();
   step = 'awaiting-shipping';
   upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
   await condition(() => shipped, '14 days');
   await noop();
   let interval = pollInitialMs;
-  while (!(await done(jobName))) {
+  while (!(await local.done(jobName))) {
     await sleep(interval);
     interval = Math.min(interval * 2, pollMaxMs);
   }
