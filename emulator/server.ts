@@ -148,10 +148,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     servers.push(server);
     return server;
   };
+  // Idle keep-alive connections stay open for minutes, as Azure's front ends keep them: with Node's 5 s default a
+  // client reusing a socket the server is just closing got ECONNRESET (a retried AzureNetworkError) under load.
+  const keepAlive = { keepAliveTimeout: 120_000 };
   const timeouts =
     options.requestTimeoutMs === undefined
-      ? {}
-      : { requestTimeout: options.requestTimeoutMs, headersTimeout: Math.min(options.requestTimeoutMs, 60_000), connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 30_000) };
+      ? keepAlive
+      : { ...keepAlive, requestTimeout: options.requestTimeoutMs, headersTimeout: Math.min(options.requestTimeoutMs, 60_000), connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 30_000) };
   const httpServer = serve(http.createServer({ requireHostHeader: false, ...timeouts }, core.handle));
   let httpsUrl: string | undefined;
   let caCertPath: string | undefined;
