@@ -36,7 +36,12 @@ export function sharedWorkflowModules(): Pick<BundleOptions, 'preloadModules' | 
     globalName: 'workflowImports',
     footer: 'exports.sharedWorkflowImports = () => workflowImports;',
   });
-  if (!fs.existsSync(FACADE) || fs.readFileSync(FACADE, 'utf8') !== FACADE_CODE) fs.writeFileSync(FACADE, FACADE_CODE);
+  if (!fs.existsSync(FACADE) || fs.readFileSync(FACADE, 'utf8') !== FACADE_CODE) {
+    // Published atomically: test files bundle workflows in parallel processes.
+    const tmp = `${FACADE}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, FACADE_CODE);
+    fs.renameSync(tmp, FACADE);
+  }
   return {
     preloadModules: [SHARED],
     webpackConfigHook: (config) => ({
