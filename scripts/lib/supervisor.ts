@@ -29,7 +29,7 @@ export function waitForPort(port: number, timeoutMs: number, alive: () => boolea
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
-      if (!alive()) return reject(new Error(`exited before listening on ${port}`));
+      if (!alive()) return reject(new Error(`stopped before listening on ${port}`));
       const sock = net.connect({ host: '127.0.0.1', port }, () => {
         sock.end();
         resolve();
@@ -57,6 +57,8 @@ interface Running {
   spec: ServiceSpec;
   proc: ChildProcess;
   restarts: number[];
+  /** Set once it crashed too often to be restarted again. */
+  gaveUp: boolean;
 }
 
 export class Supervisor {
@@ -71,7 +73,7 @@ export class Supervisor {
 
   /** Starts a component and resolves once it is ready (its port accepts connections). */
   async start(spec: ServiceSpec): Promise<void> {
-    const running: Running = { spec, proc: this.spawn(spec), restarts: [] };
+    const running: Running = { spec, proc: this.spawn(spec), restarts: [], gaveUp: false };
     this.services.push(running);
     this.watch(running);
     await this.ready(running);
@@ -90,9 +92,10 @@ export class Supervisor {
   private async ready(running: Running): Promise<void> {
     const { spec } = running;
     if (spec.readyPort === undefined) return;
-    const proc = running.proc;
     try {
-      await waitForPort(spec.readyPort, spec.readyTimeoutMs ?? 60_000, () => proc.exitCode === null && proc.signalCode === null);
+      // A crash while starting is restarted like any other (the Temporal CLI picks its internal ports itself and can
+      // lose one to another process): readiness waits across restarts until the component is given up on.
+      await waitForPort(spec.readyPort, spec.readyTimeoutMs ?? 60_000, () => !running.gaveUp && !this.stopping);
     } catch (err) {
       const logFile = spec.output === 'terminal' ? undefined : spec.output.logFile;
       throw new Error(`${spec.name} did not start: ${(err as Error).message}${logFile ? `\n${tail(logFile, 15)}\n    (full log: ${logFile})` : ''}`);
@@ -109,6 +112,7 @@ export class Supervisor {
       const logFile = spec.output === 'terminal' ? undefined : spec.output.logFile;
       const details = logFile ? `\n${tail(logFile, 10)}\n    (full log: ${logFile})` : '';
       if (running.restarts.length >= MAX_RESTARTS) {
+        running.gaveUp = true;
         this.log(`${spec.name} exited (${why}) ${MAX_RESTARTS} times in ${RESTART_WINDOW_MS / 60_000} minutes; giving up${details}`);
         this.onGiveUp(`${spec.name} keeps crashing`);
         return;
