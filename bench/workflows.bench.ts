@@ -266,8 +266,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
   }
   // Make sure they really are live: a sample answers its status query.
-  const sample = await client.workflow.getHandle(workflowIdForJob(parkedNames[0]!)).query(statusQuery);
-  console.log(`\nparked: ${waiting} jobs awaiting shipping (sample step: ${sample.step}) after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+  const sample = parkedNames[0] ? (await client.workflow.getHandle(workflowIdForJob(parkedNames[0])).query(statusQuery)).step : 'none parked';
+  console.log(`\nparked: ${waiting} jobs awaiting shipping (sample step: ${sample}) after ${((Date.now() - t1) / 1000).toFixed(0)} s`);
   const current = currentRssMb(worker.pid!);
   console.log(`worker RSS now: ${current.toFixed(0)} MB`);
   const rss = peakRssMb(worker.pid!);

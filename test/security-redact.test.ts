@@ -104,6 +104,27 @@ void describe('redactingLogger', () => {
     assert.deepEqual(entries.map((e) => e.level), ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'INFO']);
   });
 
+  void it('drops entries below its level before redacting them, and still redacts the rest', () => {
+    const entries: LogEntry[] = [];
+    let redactedValues = 0;
+    // Metadata that counts how often redaction walked it (it lists an object's own keys).
+    const counted = (): LogMetadata =>
+      new Proxy<LogMetadata>({ detail: BITLOCKER }, { ownKeys: (target) => (redactedValues++, Reflect.ownKeys(target)) });
+    const logger = redactingLogger(new DefaultLogger('TRACE', (entry) => entries.push(entry)), { level: 'WARN' });
+    logger.debug(`d ${BITLOCKER}`, counted());
+    logger.info(`i ${BITLOCKER}`, counted());
+    logger.log('INFO', `l ${BITLOCKER}`, counted());
+    assert.equal(redactedValues, 0, 'entries below WARN are not redacted, only dropped');
+    logger.warn(`w ${BITLOCKER}`, counted());
+    logger.log('ERROR', `e ${BITLOCKER}`);
+    assert.deepEqual(entries.map((e) => [e.level, e.message]), [
+      ['WARN', 'w [REDACTED:bitlocker-recovery-password]'],
+      ['ERROR', 'e [REDACTED:bitlocker-recovery-password]'],
+    ]);
+    assert.equal(redactedValues, 1);
+    assert.ok(!JSON.stringify(entries[0]?.meta).includes(BITLOCKER));
+  });
+
   void it('wraps any Logger', () => {
     const calls: Array<[LogLevel, string, LogMetadata | undefined]> = [];
     const inner: Logger = {

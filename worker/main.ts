@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // Every log line passes through redaction: keys, tokens and BitLocker passwords never reach the log.
   const metricsConfig = loadMetricsConfig();
   Runtime.install({
-    logger: redactingLogger(new DefaultLogger(level), { keyRing: security.payloadKeys }),
+    logger: redactingLogger(new DefaultLogger(level), { keyRing: security.payloadKeys, level }),
     telemetryOptions: runtimeTelemetryOptions(metricsConfig),
   });
   const metricsServer = await startMetricsServer(metricsConfig);
