@@ -3,7 +3,9 @@
  * a running workflow without `patched()` makes this fail with a nondeterminism error.
  * v1 histories were recorded before the `notify-shipping-confirmed` patch, v2 after it: both must replay. The
  * Data Box v1 histories were recorded with the ship-update checks as local activities (their markers are visible);
- * v3 histories with the locate step's site read and the tracking polls as local activities too.
+ * v3 histories with the locate step's site read and the tracking polls as local activities too; v4 histories with
+ * one patch for all of that and the search attributes written once per workflow task.
+ * Record a new version with `npx tsx scripts/record-histories.ts v<N>`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +43,15 @@ test('recorded import-job histories replay against the current workflow code', a
     assert.deepEqual(activities(f), ['createAzureJob', 'updateShipping', 'sendNotification', 'sendNotification'], f);
     assert.ok(activities('import-job-happy-path-v2.json').includes('getSite') && activities('import-job-happy-path-v2.json').includes('getAzureJob'), 'v2 read with remote activities');
     assert.ok(markers(f) > markers('import-job-databox-happy-path-v1.json'), `${f}: more markers than v1 (the patch and the local reads)`);
+  }
+  // v4: one patch marker instead of three, so one TemporalChangeVersion upsert; the job's own changes batched.
+  const upserts = (f: string): number => (fs.readFileSync(path.join(dir, f), 'utf8').match(/EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES/g) ?? []).length;
+  for (const api of ['', 'databox-']) {
+    const v3 = `import-job-${api}happy-path-v3.json`;
+    const v4 = `import-job-${api}happy-path-v4.json`;
+    assert.deepEqual(activities(v4), activities(v3), `${v4}: the same activities as v3`);
+    assert.equal(markers(v4), markers(v3) - 2, `${v4}: one patch marker where v3 has three`);
+    assert.ok(upserts(v4) <= upserts(v3) - 6, `${v4}: ${upserts(v4)} search-attribute upserts, v3 ${upserts(v3)}`);
   }
 });
 

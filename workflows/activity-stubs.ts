@@ -34,10 +34,11 @@ export type StepReads = Pick<RestActivities, 'getSite' | 'getAzureJob'>;
 /**
  * The locate step's site reads and the tracking polls, as local activities since this patch: each saves an activity
  * round trip and a workflow task, which over weeks of polling halves a job's history. Runs recorded before it read
- * with remote activities and must replay unchanged; one patch id covers both places (one marker per workflow).
+ * with remote activities and must replay unchanged; one patch id covers both places (one marker per workflow), and
+ * runs on the current code take it without a marker.
  */
-export function stepReads(): StepReads {
-  return patched('reads-as-local-activities') ? localReads : rest;
+export function stepReads(job: { readonly runsCurrentCode: boolean }): StepReads {
+  return job.runsCurrentCode || patched('reads-as-local-activities') ? localReads : rest;
 }
 
 /** The preparation runs on the station where the drives are attached, for as long as copying takes. */

@@ -6,12 +6,14 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   log,
   patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AzureApi, JobSnapshot, ShippingSite } from '../common/azure-job';
 import type { JobSpec } from '../common/job-spec';
 import type { PreparedDrive } from '../common/prepare-contract';
@@ -73,6 +75,14 @@ export class ImportJob {
   private preparation: CancellationScope | undefined;
   /** Whether Azure said it would accept a cancellation now (Data Box reports it per job). */
   private azureCancellable: boolean | undefined;
+  /**
+   * Runs started since this patch write their search attributes once per workflow task, and take every earlier
+   * patched path without asking. Each upsert is a visibility write on the server and each first use of a patch one
+   * more (TemporalChangeVersion): a job made 15 upserts, now about 8. Older runs replay their own markers.
+   */
+  readonly runsCurrentCode: boolean;
+  /** Search-attribute changes not written yet (latest value per key), with {@link runsCurrentCode}. */
+  private readonly unwrittenSearchAttributes = new Map<string, SearchAttributeUpdatePair>();
 
   constructor(
     readonly spec: JobSpec,
@@ -89,7 +99,10 @@ export class ImportJob {
     this.api = azureApiOf(spec);
     this.jobRef = { api: this.api, subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, jobName: spec.jobName };
     this.status = { jobName: spec.jobName, step: 'preparing', cancelRequested: false, drives: [], remindersSent: [], rejectedSignals: [], timeline: [] };
-    upsertSearchAttributes([
+    this.runsCurrentCode = patched('search-attributes-per-task');
+    // Started before the first change, so its condition is first checked once the task's code has run.
+    if (this.runsCurrentCode) void CancellationScope.nonCancellable(() => this.writeSearchAttributesAtEndOfEachTask());
+    this.setSearchAttributes([
       { key: ImportJobNameKey, value: spec.jobName },
       { key: StorageAccountKey, value: spec.storageAccountId.split('/').pop() ?? spec.storageAccountId },
       { key: ImportJobStepKey, value: this.status.step },
@@ -109,13 +122,40 @@ export class ImportJob {
 
   setStep(step: WorkflowStep): void {
     this.status.step = step;
-    upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+    this.setSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+  }
+
+  /** Changes search attributes: at once in older runs; since {@link runsCurrentCode}, when the workflow task ends. */
+  setSearchAttributes(pairs: SearchAttributeUpdatePair[]): void {
+    if (!this.runsCurrentCode) {
+      upsertSearchAttributes(pairs);
+      return;
+    }
+    for (const pair of pairs) this.unwrittenSearchAttributes.set(pair.key.name, pair);
+  }
+
+  /** Writes the pending search-attribute changes as one upsert; also called before the workflow ends. */
+  writeSearchAttributes(): void {
+    if (this.unwrittenSearchAttributes.size === 0) return;
+    upsertSearchAttributes([...this.unwrittenSearchAttributes.values()]);
+    this.unwrittenSearchAttributes.clear();
+  }
+
+  /**
+   * Conditions are checked only after all code the task woke has run, so each task's changes become one upsert
+   * (possibly two when a change follows another condition unblocked in the same pass).
+   */
+  private async writeSearchAttributesAtEndOfEachTask(): Promise<never> {
+    for (;;) {
+      await condition(() => this.unwrittenSearchAttributes.size > 0);
+      this.writeSearchAttributes();
+    }
   }
 
   setAzureSnapshot(snap: JobSnapshot): void {
     if (this.status.azureState !== snap.state) {
       this.record(`Azure job state: ${snap.state}`);
-      upsertSearchAttributes([{ key: ImportJobStateKey, value: snap.state }]);
+      this.setSearchAttributes([{ key: ImportJobStateKey, value: snap.state }]);
     }
     this.status.azureState = snap.state;
     this.status.cancelRequested = this.status.cancelRequested || snap.cancelRequested;
@@ -147,7 +187,7 @@ export class ImportJob {
   async notify(kind: NotificationKind, message: string): Promise<void> {
     // A log notification is a log line: the workflow logger writes it (through the worker's redacting logger, never
     // on replay) without an activity round trip. Older runs delivered it with an activity.
-    if (this.spec.notification.kind === 'log' && patched('log-notify-in-workflow')) {
+    if (this.spec.notification.kind === 'log' && (this.runsCurrentCode || patched('log-notify-in-workflow'))) {
       log.info(`[notify:${kind}] ${this.spec.jobName}: ${message}`, { jobName: this.spec.jobName, kind });
       return;
     }
@@ -176,7 +216,9 @@ export class ImportJob {
     }
   }
 
+  /** The workflow's result; the last search-attribute changes are written before it ends. */
   outcome(result: ImportJobOutcome['result'], drives = this.status.drives): ImportJobOutcome {
+    this.writeSearchAttributes();
     return { jobName: this.spec.jobName, result, azureState: this.status.azureState, drives, returnPackage: this.status.returnPackage };
   }
 
@@ -235,7 +277,7 @@ export class ImportJob {
   acceptShipment(s: Shipment): Promise<ShipmentReceipt> {
     // Workflows recorded before this patch checked with (remote) activities, concurrently, and re-read the shipment
     // after the awaits; since, the checks are local activities and run one submission at a time.
-    if (!patched('ship-checks-local')) return this.checkAndRecordShipment(s, rest);
+    if (!this.runsCurrentCode && !patched('ship-checks-local')) return this.checkAndRecordShipment(s, rest);
     return this.shipmentLock.runExclusive(() => this.checkAndRecordShipment(s, localReads));
   }
 
@@ -255,7 +297,7 @@ export class ImportJob {
     this.shipmentRecordedAt = this.now();
     this.status.shipment = s;
     this.usedTrackingNumbers.push(s.trackingNumber);
-    upsertSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
+    this.setSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
     this.record(`shipment recorded: ${s.carrierName} ${s.trackingNumber}`, s.submittedBy, `${s.driveCount} drive(s) shipped ${s.shipDate}`);
     return this.receipt(s, false);
   }

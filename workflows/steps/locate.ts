@@ -30,7 +30,7 @@ export async function chooseOpenSite(job: ImportJob, candidates: string[], reads
 
 export async function locateSite(job: ImportJob): Promise<ShippingSite> {
   job.setStep('locating');
-  const reads = stepReads();
+  const reads = stepReads(job);
   for (;;) {
     const { open: site, closedReason } = await chooseOpenSite(job, [job.spec.region], reads);
     if (site) {

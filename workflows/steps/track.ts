@@ -13,7 +13,7 @@ export async function trackAzureJob(job: ImportJob): Promise<JobSnapshot> {
   const inTransit = inTransitStates(job.api);
   let interval = job.timing.pollInitialMs;
   let notReceivedAlerted = false;
-  const reads = stepReads();
+  const reads = stepReads(job);
   for (;;) {
     const snap = await reads.getAzureJob(job.jobRef);
     job.setAzureSnapshot(snap);

@@ -15,7 +15,7 @@ export async function updateShipping(job: ImportJob): Promise<void> {
   job.setAzureSnapshot(snapshot);
   job.record(applied ? 'Azure job updated with shipping information' : 'Azure job already had this shipping information');
   // Added after the first release: running jobs recorded without this notification must replay unchanged.
-  if (patched('notify-shipping-confirmed')) {
+  if (job.runsCurrentCode || patched('notify-shipping-confirmed')) {
     await job.notify('shipped', `Azure now has the shipment of ${job.spec.jobName}: ${shipment.carrierName} ${shipment.trackingNumber}.`);
   }
 }
