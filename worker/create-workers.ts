@@ -23,7 +23,7 @@ export function buildImportJobActivities(deps: { azure: AzureConfig; secrets: Se
 }
 
 /** Adds the import-job search attributes a namespace lacks (dev server or self-hosted cluster). */
-export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function registerSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<string[]> {
   const { IndexedValueType } = temporal.api.enums.v1;
   const typeOf = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST } as const;
   let have = new Set<string>();
