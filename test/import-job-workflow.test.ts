@@ -97,6 +97,32 @@ describe('import-job workflow on the dev server', () => {
     const byDrive: string[] = [];
     for await (const wf of h.env.client.workflow.list({ query: `ImportDriveIds = '${driveId}'` })) byDrive.push(wf.workflowId);
     assert.deepEqual(byDrive, [handle.workflowId]);
+
+    // The search attributes end as the job did, written at most once per workflow task (the server makes a
+    // visibility write of each upsert; the SDK adds one for the patch marker).
+    const described = await handle.describe();
+    assert.deepEqual(
+      Object.fromEntries(described.typedSearchAttributes.getAll().filter((p) => p.key.name.startsWith('Import')).map((p) => [p.key.name, p.value])),
+      {
+        ImportDriveIds: (spec.drives as { prepared: { driveId: string }[] }).prepared.map((d) => d.driveId),
+        ImportJobName: spec.jobName,
+        ImportJobState: 'Completed',
+        ImportJobStep: 'completed',
+        ImportStorageAccount: spec.storageAccountId.split('/').pop(),
+        ImportTrackingNumber: '123456789012',
+      },
+    );
+    const history = (await handle.fetchHistory()).events ?? [];
+    const upsertsPerTask = new Map<string, number>();
+    for (const e of history) {
+      const task = e.upsertWorkflowSearchAttributesEventAttributes?.workflowTaskCompletedEventId?.toString();
+      const fields = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+      if (task && !fields.includes('TemporalChangeVersion')) upsertsPerTask.set(task, (upsertsPerTask.get(task) ?? 0) + 1);
+    }
+    assert.ok(upsertsPerTask.size >= 5, `upserts in ${upsertsPerTask.size} tasks`);
+    // A task that resolves a local activity runs two activations, and an activation whose code wakes another
+    // condition may write twice; never more.
+    for (const [task, n] of upsertsPerTask) assert.ok(n <= 2, `task ${task} wrote search attributes ${n} times`);
   });
 
   test('bad shipments are rejected by the validator without touching history', async () => {
