@@ -15,6 +15,7 @@ import { FAILURE_CONVERTER_PATH } from '../security/payload-codec';
 import { sharedWorkflowModules } from './workflow-shared-modules';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+const SEARCH_ATTRIBUTE_BATCHING_PATH = require.resolve('../workflows/search-attribute-batching');
 
 /** The import-job activities on both Azure APIs, with notifications delivered under the worker's policy. */
 export function buildImportJobActivities(deps: { azure: AzureConfig; secrets: SecretStore; temporal?: Client; namespace?: string; notifications?: NotificationPolicy }) {
@@ -51,6 +52,8 @@ export function workflowBundle(plugins: WorkerPlugin[] = []): Promise<WorkflowBu
       workflowsPath: WORKFLOWS_PATH,
       // The data converter's failure converter runs inside the workflow sandbox too, so it is bundled in.
       failureConverterPath: FAILURE_CONVERTER_PATH,
+      // Import jobs write their search attributes once per activation (the workflow refuses to run without it).
+      workflowInterceptorModules: [SEARCH_ATTRIBUTE_BATCHING_PATH],
       ...sharedWorkflowModules(),
       plugins,
       logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },

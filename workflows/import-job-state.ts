@@ -6,14 +6,12 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  condition,
   log,
   patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { AzureApi, JobSnapshot, ShippingSite } from '../common/azure-job';
 import type { JobSpec } from '../common/job-spec';
 import type { PreparedDrive } from '../common/prepare-contract';
@@ -36,6 +34,7 @@ import {
   type WorkflowStep,
 } from './import-job-messages';
 import { Lock } from './lock';
+import { mergeSearchAttributeUpserts, searchAttributeBatchingInstalled } from './search-attribute-batching';
 import { invalidShipment, validateShipmentFor } from './shipment-rules';
 import { chooseOpenSite, formatSiteAddress, sameShipTo } from './steps/locate';
 import { azureApiOf, cancellableStates, durationToMs, jobNameFromWorkflowId, problemsFromZodError, ShipmentSchema } from '../common/workflow-imports';
@@ -76,13 +75,12 @@ export class ImportJob {
   /** Whether Azure said it would accept a cancellation now (Data Box reports it per job). */
   private azureCancellable: boolean | undefined;
   /**
-   * Runs started since this patch write their search attributes once per workflow task, and take every earlier
-   * patched path without asking. Each upsert is a visibility write on the server and each first use of a patch one
-   * more (TemporalChangeVersion): a job made 15 upserts, now about 8. Older runs replay their own markers.
+   * Runs started since this patch write their search attributes once per activation (workflows/search-attribute-
+   * batching.ts) and take every earlier patched path without asking: each upsert is a visibility write on the
+   * server, and each first use of a patch one more (TemporalChangeVersion). A job made 15 upserts, now 8-9.
+   * Older runs replay their own markers.
    */
   readonly runsCurrentCode: boolean;
-  /** Search-attribute changes not written yet (latest value per key), with {@link runsCurrentCode}. */
-  private readonly unwrittenSearchAttributes = new Map<string, SearchAttributeUpdatePair>();
 
   constructor(
     readonly spec: JobSpec,
@@ -99,10 +97,14 @@ export class ImportJob {
     this.api = azureApiOf(spec);
     this.jobRef = { api: this.api, subscriptionId: spec.subscriptionId, resourceGroup: spec.resourceGroup, jobName: spec.jobName };
     this.status = { jobName: spec.jobName, step: 'preparing', cancelRequested: false, drives: [], remindersSent: [], rejectedSignals: [], timeline: [] };
+    const batchingInstalled = searchAttributeBatchingInstalled();
     this.runsCurrentCode = patched('search-attributes-per-task');
-    // Started before the first change, so its condition is first checked once the task's code has run.
-    if (this.runsCurrentCode) void CancellationScope.nonCancellable(() => this.writeSearchAttributesAtEndOfEachTask());
-    this.setSearchAttributes([
+    if (this.runsCurrentCode) {
+      // A worker without the interceptor would record unmerged upserts that no other worker could replay.
+      if (!batchingInstalled) throw new Error('The workflow bundle lacks workflows/search-attribute-batching.ts: bundle with workflowBundle() (worker/create-workers.ts)');
+      mergeSearchAttributeUpserts();
+    }
+    upsertSearchAttributes([
       { key: ImportJobNameKey, value: spec.jobName },
       { key: StorageAccountKey, value: spec.storageAccountId.split('/').pop() ?? spec.storageAccountId },
       { key: ImportJobStepKey, value: this.status.step },
@@ -122,40 +124,15 @@ export class ImportJob {
 
   setStep(step: WorkflowStep): void {
     this.status.step = step;
-    this.setSearchAttributes([{ key: ImportJobStepKey, value: step }]);
+    upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
   }
 
-  /** Changes search attributes: at once in older runs; since {@link runsCurrentCode}, when the workflow task ends. */
-  setSearchAttributes(pairs: SearchAttributeUpdatePair[]): void {
-    if (!this.runsCurrentCode) {
-      upsertSearchAttributes(pairs);
-      return;
-    }
-    for (const pair of pairs) this.unwrittenSearchAttributes.set(pair.key.name, pair);
-  }
 
-  /** Writes the pending search-attribute changes as one upsert; also called before the workflow ends. */
-  writeSearchAttributes(): void {
-    if (this.unwrittenSearchAttributes.size === 0) return;
-    upsertSearchAttributes([...this.unwrittenSearchAttributes.values()]);
-    this.unwrittenSearchAttributes.clear();
-  }
-
-  /**
-   * Conditions are checked only after all code the task woke has run, so each task's changes become one upsert
-   * (possibly two when a change follows another condition unblocked in the same pass).
-   */
-  private async writeSearchAttributesAtEndOfEachTask(): Promise<never> {
-    for (;;) {
-      await condition(() => this.unwrittenSearchAttributes.size > 0);
-      this.writeSearchAttributes();
-    }
-  }
 
   setAzureSnapshot(snap: JobSnapshot): void {
     if (this.status.azureState !== snap.state) {
       this.record(`Azure job state: ${snap.state}`);
-      this.setSearchAttributes([{ key: ImportJobStateKey, value: snap.state }]);
+      upsertSearchAttributes([{ key: ImportJobStateKey, value: snap.state }]);
     }
     this.status.azureState = snap.state;
     this.status.cancelRequested = this.status.cancelRequested || snap.cancelRequested;
@@ -216,9 +193,7 @@ export class ImportJob {
     }
   }
 
-  /** The workflow's result; the last search-attribute changes are written before it ends. */
   outcome(result: ImportJobOutcome['result'], drives = this.status.drives): ImportJobOutcome {
-    this.writeSearchAttributes();
     return { jobName: this.spec.jobName, result, azureState: this.status.azureState, drives, returnPackage: this.status.returnPackage };
   }
 
@@ -297,7 +272,7 @@ export class ImportJob {
     this.shipmentRecordedAt = this.now();
     this.status.shipment = s;
     this.usedTrackingNumbers.push(s.trackingNumber);
-    this.setSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
+    upsertSearchAttributes([{ key: TrackingNumberKey, value: s.trackingNumber }]);
     this.record(`shipment recorded: ${s.carrierName} ${s.trackingNumber}`, s.submittedBy, `${s.driveCount} drive(s) shipped ${s.shipDate}`);
     return this.receipt(s, false);
   }

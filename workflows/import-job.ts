@@ -60,8 +60,6 @@ async function fail(job: ImportJob, err: unknown): Promise<unknown> {
   job.record('failed', undefined, message);
   log.error('import job failed', { jobName: job.spec.jobName, error: message });
   await job.notify('failed', `Import job ${job.spec.jobName} failed: ${message}`).catch(() => undefined);
-  // The failure ends the workflow in this task: its search attributes are written before it.
-  job.writeSearchAttributes();
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
     return ApplicationFailure.create({ message, type: err.cause.type ?? 'ActivityFailed', details: err.cause.details ?? undefined, nonRetryable: true });
   }

@@ -1,4 +1,5 @@
 /** Step 1: the drives, prepared on the station (copied, hashed, manifests written) or given ready. */
+import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { PreparedDrive } from '../../common/prepare-contract';
 import { DriveIdsKey } from '../../common/search-attributes';
 import { prepareActivitiesFor } from '../activity-stubs';
@@ -19,7 +20,7 @@ export async function prepareDrives(job: ImportJob): Promise<PreparedDrive[]> {
     job.preparedDrives = drives.prepared;
   }
   job.status.drives = job.preparedDrives.map((d) => ({ driveId: d.driveId, state: 'Prepared', manifestHash: d.manifestHash }));
-  job.setSearchAttributes([{ key: DriveIdsKey, value: job.preparedDrives.map((d) => d.driveId) }]);
+  upsertSearchAttributes([{ key: DriveIdsKey, value: job.preparedDrives.map((d) => d.driveId) }]);
   job.record('drives prepared', undefined, job.preparedDrives.map((d) => d.driveId).join(', '));
   return job.preparedDrives;
 }
