@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { MultiBar, type Options as ProgressOptions, type Params as ProgressParams } from 'cli-progress';
 import type { PrepareProgress, PrepareRequest } from '../common/prepare-contract';
 import type { SecretStore } from '../common/secret-ref';
 import { InsufficientCapacityError, JournalMismatchError, PrepareCancelledError, PrepareInputError, PrepareInputErrors, SourceReadError } from '../activities/prepare/errors';
 import { parseDatasetCsv, parseDrivesetCsv, parsePrepareSpecText } from '../activities/prepare/inputs';
 import { prepareDrives } from '../activities/prepare/prepare';
+import { MibPerSecondSchema } from '../activities/prepare/scheduling';
 import { sourcesFromJournal, verifyDrive } from '../activities/prepare/verify';
 
 /** Where the command writes: process.stdout / process.stderr, or a buffer in tests. */
@@ -149,6 +150,13 @@ export class PrepareProgressBar {
 /* Commands                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+/** `--max-mib-per-second`, checked as the worker checks PREPARE_MAX_MIB_PER_SECOND. */
+function mibPerSecond(value: string): number {
+  const parsed = MibPerSecondSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]?.message ?? 'a number of MiB per second');
+  return parsed.data;
+}
+
 interface PrepareFlags {
   dataset?: string;
   driveset?: string;
@@ -159,6 +167,7 @@ interface PrepareFlags {
   json?: boolean;
   concurrency?: number;
   sync?: boolean;
+  maxMibPerSecond?: number;
 }
 
 /**
@@ -183,6 +192,7 @@ export async function runPrepareCommand(argv: string[], io: PrepareCliIo): Promi
     .option('--skip-write', 'data is already on the drives: only hash and write the manifests')
     .option('--concurrency <n>', 'parallel copy/hash workers', (v) => Number.parseInt(v, 10))
     .option('--no-sync', 'do not make copied data durable before journaling it (faster; survives process crashes only)')
+    .option('--max-mib-per-second <n>', 'cap on how fast the copy reads and writes, in MiB/s, for disks or shares used by other work (0: unlimited)', mibPerSecond)
     .option('--json', 'print the result (or the error) as JSON on stdout')
     .action(async (o: PrepareFlags) => {
       code = await runPrepare(o, io);
@@ -250,6 +260,7 @@ async function runPrepare(o: PrepareFlags, io: PrepareCliIo): Promise<number> {
     if (io.signal) opts.signal = io.signal;
     if (o.concurrency !== undefined && Number.isFinite(o.concurrency)) opts.concurrency = o.concurrency;
     if (o.sync === false) opts.syncData = false;
+    if (o.maxMibPerSecond) opts.maxBytesPerSecond = o.maxMibPerSecond * 1024 * 1024;
     const result = await prepareDrives(req, opts);
     bar.finish();
     progress = undefined;

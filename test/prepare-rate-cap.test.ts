@@ -75,6 +75,17 @@ describe('ratePacer', () => {
     await assert.rejects(sharing, PrepareCancelledError);
     await assert.rejects(pacer.take(MiB, AbortSignal.abort()), PrepareCancelledError, 'an already aborted signal never waits');
   });
+
+  test('a cancelled last wait gives its slot back: the next batch is not held up by bytes never copied', async () => {
+    const pacer = ratePacer(10 * MiB);
+    await pacer.take(MiB); // the next batch may start in 100 ms
+    const cancelled = new AbortController();
+    const waiting = pacer.take(50 * MiB, cancelled.signal); // would hold the schedule for 5 s more
+    setTimeout(() => cancelled.abort(), 20);
+    await assert.rejects(waiting, PrepareCancelledError);
+    const elapsed = await elapsedOf(() => pacer.take(MiB));
+    assert.ok(elapsed < 2_500, `the next batch started after the first one's slot, ${elapsed.toFixed(0)} ms, not the cancelled one's 5 s`);
+  });
 });
 
 describe('PREPARE_MAX_MIB_PER_SECOND', () => {

@@ -324,5 +324,23 @@ void test('CLI: prepare (plain progress lines, --json) and verify', async () => 
   write(path.join(root, 'bad.csv'), DATASET_HEADER + `${t.src}/,Bad/,,,,\n`);
   assert.equal(await runPrepareCommand(['prepare', '--dataset', path.join(root, 'bad.csv'), '--driveset', path.join(root, 'driveset.csv'), '--journal-dir', path.join(root, 'j')], io), 2);
   assert.match(err, /bad\.csv, row 2, column 2/);
+  // The copy-rate cap: refused by name when it is not a rate, honoured when it is (a lower bound on the copy).
+  err = '';
+  const d2 = path.join(root, 'd2');
+  fs.mkdirSync(d2);
+  write(path.join(root, 'driveset2.csv'), driveset([{ path: d2, id: 'CLI2' }]));
+  const again = ['prepare', '--dataset', path.join(root, 'dataset.csv'), '--driveset', path.join(root, 'driveset2.csv'), '--journal-dir', path.join(root, 'j2'), '--id', 'cli-2'];
+  assert.equal(await runPrepareCommand([...again, '--max-mib-per-second', 'fast'], io), 2);
+  assert.match(err, /--max-mib-per-second.*a number of MiB per second/);
+  assert.equal(await runPrepareCommand([...again, '--max-mib-per-second', '-1'], io), 2);
+  const treeBytes = (fs.readdirSync(t.src, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .reduce((n, e) => n + fs.statSync(path.join(e.parentPath, e.name)).size, 0);
+  const t0 = performance.now();
+  assert.equal(await runPrepareCommand([...again, '--max-mib-per-second', '2'], io), 0, err);
+  // The first batch (at most 16 MiB) starts at once; the rest waits for the cap.
+  const pacedBytes = treeBytes - 16 * MiB;
+  assert.ok(pacedBytes > MiB, 'the tree is bigger than one batch');
+  assert.ok(performance.now() - t0 >= (pacedBytes / (2 * MiB)) * 1000 - 5, 'the cap reached the copy');
   fs.rmSync(root, { recursive: true, force: true });
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationPolicy } from '../activities/notifier';
+import { MibPerSecondSchema } from '../activities/prepare/scheduling';
 
 /** Worker configuration from the environment; every error names the variable. */
 export const WorkerConfigSchema = z.object({
@@ -11,10 +12,7 @@ export const WorkerConfigSchema = z.object({
   /** This machine's preparation-station queue, when drives are attached here. */
   PREPARE_TASK_QUEUE: z.string().min(1).default('prepare-station'),
   /** Cap on how fast this station's preparations together read and write, in MiB/s, for disks or shares used by other work; 0: unlimited. */
-  PREPARE_MAX_MIB_PER_SECOND: z.coerce
-    .number({ error: 'a number of MiB per second (0: unlimited)' })
-    .nonnegative('a number of MiB per second, 0 or more (0: unlimited)')
-    .default(0),
+  PREPARE_MAX_MIB_PER_SECOND: MibPerSecondSchema.default(0),
   /** Which parts this process runs: `orchestrator` (workflows + REST activities), `prepare` (drive preparation). */
   WORKER_ROLES: z
     .string()

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
 import { PrepareCancelledError } from './errors';
 import type { CopyItem } from './pool';
 
@@ -82,6 +83,11 @@ export interface RatePacer {
  * for, so lanes (and preparations) asking at once queue behind each other. Time nobody asked in is not credited: one
  * pacer can be shared by the preparations that come and go on a station without bursting above the rate after a lull.
  */
+/** A copy-rate cap as people write it (PREPARE_MAX_MIB_PER_SECOND, `importctl prepare --max-mib-per-second`). */
+export const MibPerSecondSchema = z.coerce
+  .number({ error: 'a number of MiB per second (0: unlimited)' })
+  .nonnegative('a number of MiB per second, 0 or more (0: unlimited)');
+
 export function ratePacer(bytesPerSecond: number): RatePacer {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0)
     throw new RangeError(`maxBytesPerSecond must be a positive finite number of bytes per second (got ${bytesPerSecond})`);
@@ -92,13 +98,17 @@ export function ratePacer(bytesPerSecond: number): RatePacer {
       if (signal?.aborted) throw new PrepareCancelledError();
       const t = performance.now();
       const startAt = Math.max(nextStart, t);
-      nextStart = startAt + (bytes / bytesPerSecond) * 1000;
+      const endAt = startAt + (bytes / bytesPerSecond) * 1000;
+      nextStart = endAt;
       if (startAt <= t) return;
       try {
         await sleep(startAt - t, undefined, { signal });
       } catch (e) {
-        if (signal?.aborted) throw new PrepareCancelledError();
-        throw e;
+        if (!signal?.aborted) throw e;
+        // A cancelled copy gives its unused slot back when it is the last one booked; later ones already wait for
+        // their own start times, so a slot in the middle stays taken.
+        if (nextStart === endAt) nextStart = startAt;
+        throw new PrepareCancelledError();
       }
     },
   };
