@@ -253,6 +253,7 @@ async function main(): Promise<void> {
 
   // Phase 3: park P jobs in awaiting-shipping at the same time.
   const parkedNames = Array.from({ length: parked }, (_, i) => `park-${i}-${crypto.randomUUID().slice(0, 6)}`);
+  const parkCpu = meter();
   const t1 = Date.now();
   let started = 0;
   const progress = setInterval(() => process.stdout.write(`\r  started ${started}/${parked} ...`), 2000);
@@ -278,6 +279,7 @@ async function main(): Promise<void> {
   // Make sure they really are live: a sample answers its status query.
   const sample = parkedNames[0] ? (await client.workflow.getHandle(workflowIdForJob(parkedNames[0])).query(statusQuery)).step : 'none parked';
   console.log(`\nparked: ${waiting} jobs awaiting shipping (sample step: ${sample}) after ${(parkedAfterMs / 1000).toFixed(0)} s (the last count took ${countMs} ms)`);
+  if (parked > 0) console.log(`  CPU ms per parked job: ${parkCpu(parked)} (bench: the client and the emulator)`);
   const current = currentRssMb(worker.pid!);
   console.log(`worker RSS now: ${current.toFixed(0)} MB`);
   const rss = peakRssMb(worker.pid!);
