@@ -77,7 +77,7 @@ export class ImportJob {
   /**
    * Runs started since this patch write their search attributes once per activation (workflows/search-attribute-
    * batching.ts) and take every earlier patched path without asking: each upsert is a visibility write on the
-   * server, and each first use of a patch one more (TemporalChangeVersion). A job made 15 upserts, now 8-9.
+   * server, and each first use of a patch one more (TemporalChangeVersion). A job made 15 upserts, now 8.
    * Older runs replay their own markers.
    */
   readonly runsCurrentCode: boolean;
@@ -126,8 +126,6 @@ export class ImportJob {
     this.status.step = step;
     upsertSearchAttributes([{ key: ImportJobStepKey, value: step }]);
   }
-
-
 
   setAzureSnapshot(snap: JobSnapshot): void {
     if (this.status.azureState !== snap.state) {

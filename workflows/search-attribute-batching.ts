@@ -1,7 +1,7 @@
 /**
  * Merges the search-attribute upserts of one workflow activation into one command. The server makes a visibility
- * write of every upsert, and an import job changes its step and Azure state several times in one activation (the
- * job's first task set name, account, drives and step in four upserts). The SDK offers no batching, but lets a
+ * write of every upsert, and an import job changes its step and Azure state several times in one activation (its
+ * first one set name, account, step, drives and step again in three upserts). The SDK offers no batching, but lets a
  * workflow's internals interceptor rewrite the commands an activation concludes with; merging them changes nothing
  * the server or a query can see, because a task's commands are applied together.
  *
