@@ -178,16 +178,14 @@ export function redactingLogger(inner: Logger, options: RedactOptions & { level?
   const threshold = LOG_LEVELS.indexOf(options.level ?? 'TRACE');
   const meta = (m: LogMetadata | undefined): LogMetadata | undefined => (m === undefined ? undefined : redactObject(m, options));
   const msg = (s: string): string => redactSecrets(String(s), options);
-  const at =
-    (level: LogLevel) =>
-    (message: string, m?: LogMetadata): unknown =>
-      LOG_LEVELS.indexOf(level) < threshold ? undefined : inner.log(level, msg(message), meta(m));
+  const log = (level: LogLevel, message: string, m?: LogMetadata): unknown =>
+    LOG_LEVELS.indexOf(level) < threshold ? undefined : inner.log(level, msg(message), meta(m));
   return {
-    log: (level: LogLevel, message: string, m?: LogMetadata): unknown => at(level)(message, m),
-    trace: at('TRACE'),
-    debug: at('DEBUG'),
-    info: at('INFO'),
-    warn: at('WARN'),
-    error: at('ERROR'),
+    log,
+    trace: (message: string, m?: LogMetadata): unknown => log('TRACE', message, m),
+    debug: (message: string, m?: LogMetadata): unknown => log('DEBUG', message, m),
+    info: (message: string, m?: LogMetadata): unknown => log('INFO', message, m),
+    warn: (message: string, m?: LogMetadata): unknown => log('WARN', message, m),
+    error: (message: string, m?: LogMetadata): unknown => log('ERROR', message, m),
   };
 }

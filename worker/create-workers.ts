@@ -1,7 +1,7 @@
 /**
  * Builds the worker processes' parts; used by worker/main.ts and by tests, so both run the same wiring.
  */
-import { Connection, Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerPlugin, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -89,4 +89,3 @@ export async function createOrchestratorWorker(opts: {
   });
 }
 
-export { Client, Connection };

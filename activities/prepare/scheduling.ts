@@ -77,17 +77,17 @@ export interface RatePacer {
   take(bytes: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** A copy-rate cap as people write it (PREPARE_MAX_MIB_PER_SECOND, `importctl prepare --max-mib-per-second`). */
+export const MibPerSecondSchema = z.coerce
+  .number({ error: 'a number of MiB per second (0: unlimited)' })
+  .nonnegative('a number of MiB per second, 0 or more (0: unlimited)');
+
 /**
  * A copy-rate cap (as rsync --bwlimit, azcopy --cap-mbps): while copies keep asking, a batch may start once the bytes
  * handed out before it fit, at `bytesPerSecond`, in the time elapsed since the first. Bytes are reserved when asked
  * for, so lanes (and preparations) asking at once queue behind each other. Time nobody asked in is not credited: one
  * pacer can be shared by the preparations that come and go on a station without bursting above the rate after a lull.
  */
-/** A copy-rate cap as people write it (PREPARE_MAX_MIB_PER_SECOND, `importctl prepare --max-mib-per-second`). */
-export const MibPerSecondSchema = z.coerce
-  .number({ error: 'a number of MiB per second (0: unlimited)' })
-  .nonnegative('a number of MiB per second, 0 or more (0: unlimited)');
-
 export function ratePacer(bytesPerSecond: number): RatePacer {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0)
     throw new RangeError(`maxBytesPerSecond must be a positive finite number of bytes per second (got ${bytesPerSecond})`);
