@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePorts } from '../scripts/cluster/cluster';
 import { eventually } from './helpers/import-job-harness';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -27,15 +28,6 @@ after(() => {
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const ports = { TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, TEMPORAL_UI_INTERNAL_PORT: 0, EMULATOR_HTTP_PORT: 0, EMULATOR_HTTPS_PORT: 0, CODEC_SERVER_PORT: 0, CONSOLE_PORT: 0, METRICS_PORT: 0, TEMPORAL_METRICS_PORT: 0 };
 const key = crypto.randomBytes(32).toString('base64');
@@ -130,7 +122,8 @@ async function stopWithCtrlC(proc: ChildProcess): Promise<number | null> {
 }
 
 test('npm start runs the sample job, stops cleanly on Ctrl-C, and a restart finds the workflow', { timeout: 300_000 }, async () => {
-  for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  const picked = await freePorts(Object.keys(ports).length);
+  for (const [i, k] of (Object.keys(ports) as (keyof typeof ports)[]).entries()) ports[k] = picked[i]!;
   const first = await startStack();
   stack = first.proc;
   assert.match(first.output(), new RegExp(`Temporal gRPC\\s+127\\.0\\.0\\.1:${ports.TEMPORAL_PORT}`));

@@ -20,17 +20,6 @@ export const CLUSTER_DYNAMIC_CONFIG = path.join(REPO_ROOT, 'deploy', 'temporal',
 
 type Log = (line: string) => void;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -40,17 +29,24 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 /**
- * `n` distinct free ports in 20000-32000. Temporal stores its services' ports in cluster_membership.rpc_port, a
- * PostgreSQL smallint: ports above 32767 (the usual ephemeral range) make the server die at start with
- * `value "42641" is out of range for type smallint`.
+ * `n` distinct free ports in 20000-32000, below the kernel's ephemeral range (32768-60999): a port from there can be
+ * taken by any outgoing connection between the pick and the bind (a test's worker once found its metrics port held
+ * for good). Temporal also stores its services' ports in cluster_membership.rpc_port, a PostgreSQL smallint: ports
+ * above 32767 make the server die at start with `value "42641" is out of range for type smallint`.
  */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) {
     const candidate = 20000 + Math.floor(Math.random() * 12000);
     if (!ports.has(candidate) && (await portIsFree(candidate))) ports.add(candidate);
   }
   return [...ports];
+}
+
+/** One free port, as {@link freePorts} picks them. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
